@@ -1,0 +1,65 @@
+"""Shared fixtures: MNIST arrays and a small trained classifier."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[1]
+MNIST_DIR = REPO / "data" / "mnist"
+
+
+def _read_idx_gz(name: str, offset: int, shape: tuple[int, ...]) -> np.ndarray:
+    # Deliberately independent of mnist_cnn.datasets, so tests of other modules
+    # do not depend on the loader they are not testing.
+    with gzip.open(MNIST_DIR / name, "rb") as f:
+        data = f.read()
+    return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape)
+
+
+@pytest.fixture(scope="session")
+def mnist_test() -> tuple[np.ndarray, np.ndarray]:
+    """The 10,000 MNIST test images (uint8, (N, 28, 28)) and labels."""
+    x = _read_idx_gz("t10k-images-idx3-ubyte.gz", 16, (10000, 28, 28))
+    y = _read_idx_gz("t10k-labels-idx1-ubyte.gz", 8, (10000,))
+    return x, y
+
+
+@pytest.fixture(scope="session")
+def classify(tmp_path_factory):
+    """A callable mapping (N, 28, 28) float32 images in [0, 1] to (N, 10) probabilities.
+
+    Uses the packaged default model when it exists; otherwise trains the
+    tutorial model briefly on 12,000 training images (about 20 s on 2 cores).
+    """
+    import keras
+
+    from mnist_cnn import models
+
+    path = models.default_model_path() if hasattr(models, "default_model_path") else None
+    if path is not None and Path(path).exists():
+        model = keras.saving.load_model(path)
+    else:
+        keras.utils.set_random_seed(0)
+        x = _read_idx_gz("train-images-idx3-ubyte.gz", 16, (60000, 28, 28))[:12000]
+        y = _read_idx_gz("train-labels-idx1-ubyte.gz", 8, (60000,))[:12000]
+        model = models.build_model("baseline")
+        model.fit(
+            x.reshape(-1, 28, 28, 1).astype("float32") / 255.0,
+            keras.utils.to_categorical(y, 10),
+            batch_size=128,
+            epochs=2,
+            verbose=0,
+        )
+
+    def _classify(images: np.ndarray) -> np.ndarray:
+        batch = np.asarray(images, dtype="float32").reshape(-1, 28, 28, 1)
+        return np.asarray(model.predict(batch, batch_size=256, verbose=0))
+
+    return _classify
