@@ -63,3 +63,32 @@ def classify(tmp_path_factory):
         return np.asarray(model.predict(batch, batch_size=256, verbose=0))
 
     return _classify
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """One real training run on 6,000 MNIST images (2 epochs), saved as a run.
+
+    Returns the :class:`mnist_cnn.training.TrainResult`; its ``run_dir`` is
+    under a temporary ``runs/`` folder.
+    """
+    from mnist_cnn.config import TrainConfig
+    from mnist_cnn.training import train
+
+    out = tmp_path_factory.mktemp("runs")
+    config = TrainConfig(train_limit=6000, test_limit=2000, epochs=2, seed=1, out_dir=str(out))
+    return train(config, verbose=0, log=lambda line: None)
+
+
+@pytest.fixture
+def digit_pngs(tmp_path, mnist_test):
+    """Five MNIST test digits saved as 28x28 grayscale PNGs; returns (paths, labels)."""
+    from PIL import Image
+
+    x, y = mnist_test
+    paths = []
+    for i in range(5):
+        path = tmp_path / f"digit{i}_label{int(y[i])}.png"
+        Image.fromarray(x[i]).save(path)
+        paths.append(path)
+    return paths, [int(v) for v in y[:5]]

@@ -1,0 +1,4 @@
+from mnist_cnn.cli import main
+import sys
+
+sys.exit(main())

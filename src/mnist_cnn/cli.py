@@ -1,0 +1,432 @@
+"""The ``mnist-cnn`` command: one subcommand per verb, each a thin call into the library.
+
+Errors meant for the user (:class:`~mnist_cnn.errors.MnistCnnError`) are
+printed as one line on stderr with exit status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import ImageError, MnistCnnError
+
+IMAGE_SUFFIXES = {
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".bmp",
+    ".gif",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".pgm",
+    ".ppm",
+}
+EXIT_ERROR = 2
+EXIT_SOME_FAILED = 1
+
+
+def _import_keras_quietly() -> None:
+    """Import Keras (and its backend) with the C++ log lines at import silenced.
+
+    TensorFlow 2.21 writes oneDNN and CPU-feature notices straight to file
+    descriptor 2 before Python logging exists, and no environment variable
+    silences them all; they would bury the command's own output.
+    """
+    if "keras" in sys.modules or os.environ.get("MNIST_CNN_BACKEND_LOGS"):
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                import keras  # noqa: F401
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
+# ---------------------------------------------------------------- train
+def cmd_train(args: argparse.Namespace) -> int:
+    from .config import TrainConfig
+    from .training import train
+
+    config = TrainConfig(
+        model=args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        validation_split=args.validation_split,
+        seed=args.seed,
+        precision=args.precision,
+        augment=args.augment,
+        learning_rate=args.learning_rate,
+        train_limit=args.train_limit,
+        test_limit=args.test_limit,
+        data_dir=args.data_dir,
+        out_dir=args.out,
+    )
+    result = train(config, verbose=args.verbose)
+    m = result.metrics
+    per_epoch = ", ".join(f"{s:.1f}" for s in m["seconds_per_epoch"])
+    print(f"Seconds per epoch: {per_epoch}")
+    print(f"Run: {result.run_dir}  (also {Path(args.out) / 'latest'})")
+    return 0
+
+
+# ---------------------------------------------------------------- evaluate
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate
+
+    result = evaluate(args.model_or_run, data_dir=args.data_dir, limit=args.limit, out=args.out)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"model: {result['model']}")
+    rows = [
+        ("test_loss", f"{result['test_loss']:.4f}"),
+        ("test_accuracy", f"{result['test_accuracy']:.4f}"),
+        ("n_test", str(result["n_test"])),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print(f"{'metric':<{width}}  value")
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    print(
+        "per-digit accuracy: "
+        + "  ".join(
+            f"{d}:{acc:.3f}" for d, acc in result["per_class_accuracy"].items() if acc is not None
+        )
+    )
+    print(f"wrote {result['written_to']}")
+    return 0
+
+
+# ---------------------------------------------------------------- predict / read
+def expand_inputs(patterns: Sequence[str]) -> tuple[list[Path], list[str]]:
+    """Files named directly, image files inside folders, and glob matches.
+
+    Returns:
+        ``(paths, problems)``: the files in order (without duplicates), and a
+        message for each argument that matched nothing.
+    """
+    paths: list[Path] = []
+    problems: list[str] = []
+    for pattern in patterns:
+        path = Path(pattern)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
+            if not found:
+                problems.append(f"{pattern}: folder holds no image files")
+            paths.extend(found)
+        elif path.exists():
+            paths.append(path)
+        elif glob.has_magic(pattern):
+            found = sorted(
+                Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file()
+            )
+            if not found:
+                problems.append(f"{pattern}: no file matches")
+            paths.extend(found)
+        else:
+            problems.append(f"{pattern}: no such file")
+    unique = list(dict.fromkeys(paths))
+    return unique, problems
+
+
+def _load_predictor(model_or_run: str | None):
+    from .inference import Predictor
+
+    predictor = Predictor.load(model_or_run)
+    print(f"model: {predictor.path}", file=sys.stderr)
+    return predictor
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from . import preprocess
+
+    model_or_run, patterns = _split_model_and_images(args.inputs)
+    paths, problems = expand_inputs(patterns)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if not paths:
+        if not problems:
+            print("error: no images given", file=sys.stderr)
+        return EXIT_ERROR
+    predictor = _load_predictor(model_or_run)
+
+    good: list[tuple[Path, object, object]] = []
+    failed = len(problems)
+    for path in paths:
+        try:
+            if args.raw:
+                image28 = preprocess.to_mnist(path, assume_mnist=True)
+            else:
+                image28 = preprocess.to_mnist(path)
+            original = preprocess.load_image(path) if args.preview else None
+        except ImageError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        good.append((path, original, image28))
+
+    if good:
+        import numpy as np
+
+        from .inference import Prediction
+
+        probs = predictor.predict_proba(np.stack([g[2] for g in good]))
+        for (path, _, _), p in zip(good, probs, strict=True):
+            pred = Prediction.from_probabilities(p)
+            uncertain = pred.probability < args.min_confidence
+            if args.json:
+                print(
+                    json.dumps(
+                        {
+                            "file": str(path),
+                            "digit": pred.digit,
+                            "probability": round(pred.probability, 6),
+                            "top3": [
+                                {"digit": d, "probability": round(q, 6)} for d, q in pred.top3
+                            ],
+                            "uncertain": uncertain,
+                        }
+                    )
+                )
+            else:
+                top3 = "  ".join(f"{d}:{q:.3f}" for d, q in pred.top3)
+                flag = "  (uncertain)" if uncertain else ""
+                print(f"{path}: {pred.digit}  p={pred.probability:.3f}  top3 {top3}{flag}")
+        if args.preview:
+            pairs = [
+                (f"{path.name}: {int(p.argmax())}", original, image28)
+                for (path, original, image28), p in zip(good, probs, strict=True)
+            ]
+            preprocess.save_preview(pairs, args.preview)
+            print(f"preview: {args.preview}", file=sys.stderr)
+    return EXIT_SOME_FAILED if failed else 0
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    from . import reading
+
+    model_or_run, patterns = _split_model_and_images(args.inputs)
+    paths, problems = expand_inputs(patterns)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if not paths:
+        if not problems:
+            print("error: no images given", file=sys.stderr)
+        return EXIT_ERROR
+    predictor = _load_predictor(model_or_run)
+    failed = len(problems)
+    for index, path in enumerate(paths):
+        try:
+            result = reading.read_number(path, predictor.predict_proba)
+        except ImageError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        low = [i for i, d in enumerate(result.digits) if d[1] < args.min_confidence]
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "file": str(path),
+                        "text": result.text,
+                        "digits": [
+                            {
+                                "digit": d[0],
+                                "probability": round(float(d[1]), 6),
+                                "box": list(map(int, d[2])),
+                            }
+                            for d in result.digits
+                        ],
+                        "uncertain": bool(low),
+                    }
+                )
+            )
+        else:
+            probs = " ".join(f"{d[0]}:{d[1]:.2f}" for d in result.digits)
+            flag = "  (uncertain)" if low else ""
+            print(f"{path}: {result.text}  [{probs}]{flag}")
+        if args.preview:
+            target = Path(args.preview)
+            if len(paths) > 1:
+                target = target.with_name(f"{target.stem}-{index + 1}{target.suffix or '.png'}")
+            reading.save_boxes_preview(path, result, target)
+            print(f"preview: {target}", file=sys.stderr)
+    return EXIT_SOME_FAILED if failed else 0
+
+
+def _split_model_and_images(inputs: list[str]) -> tuple[str | None, list[str]]:
+    """``[MODEL_OR_RUN] IMAGE...``: the first argument is a model if it names one."""
+    if len(inputs) >= 2:
+        first = Path(inputs[0])
+        if (
+            inputs[0] == "default"
+            or first.suffix == ".keras"
+            or (first.is_dir() and (first / "model.keras").exists())
+        ):
+            return inputs[0], inputs[1:]
+    return None, inputs
+
+
+# ---------------------------------------------------------------- samples / env
+def cmd_samples(args: argparse.Namespace) -> int:
+    from . import datasets, plots
+
+    (x_train, y_train), (x_test, y_test) = datasets.load_mnist(args.data_dir)
+    x, y = (x_train, y_train) if args.split == "train" else (x_test, y_test)
+    start = args.start
+    if not 0 <= start <= len(x) - 9:
+        raise MnistCnnError(f"--start must be between 0 and {len(x) - 9}, got {start}")
+    plots.save_samples(x[start : start + 9], y[start : start + 9], args.out)
+    print(f"labels: {' '.join(str(int(v)) for v in y[start : start + 9])}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    from . import envinfo
+
+    report = envinfo.report()
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    versions = report["versions"]
+    cpu = report["cpu"]
+    print(f"platform      {report['platform']}")
+    for key, value in versions.items():
+        print(f"{key:<13} {value}")
+    print(f"cpu           {cpu['model']} ({cpu['machine']})")
+    print(f"cpus          {cpu['usable_cpus']} usable of {cpu['logical_cpus']}")
+    print(f"cpu features  {' '.join(cpu['features']) or '-'}")
+    print(f"memory        {report['memory_gib']} GiB")
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    from .config import PRECISIONS, TrainConfig
+    from .models import available_models
+
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(
+        prog="mnist-cnn", description="Handwritten digit recognition with a Keras CNN."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a model (the tutorial's defaults) and save a run")
+    p.add_argument("--model", default=defaults.model, choices=available_models())
+    p.add_argument("--epochs", type=int, default=defaults.epochs)
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument("--validation-split", type=float, default=defaults.validation_split)
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument(
+        "--precision",
+        default=defaults.precision,
+        choices=PRECISIONS,
+        help="auto: bfloat16 arithmetic on CPUs with AVX512-BF16/AMX, else float32",
+    )
+    p.add_argument("--augment", action="store_true", help="augment for real handwriting")
+    p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    p.add_argument(
+        "--train-limit", type=int, default=None, help="use only the first N training images"
+    )
+    p.add_argument(
+        "--test-limit", type=int, default=None, help="evaluate on only the first N test images"
+    )
+    p.add_argument("--data-dir", default=None, help="folder with the four MNIST IDX files")
+    p.add_argument("--out", default=defaults.out_dir, help="parent folder of run directories")
+    p.add_argument(
+        "--verbose",
+        default="auto",
+        type=lambda v: v if v == "auto" else int(v),
+        help="Keras progress: auto, 0, 1 (bar) or 2 (line per epoch)",
+    )
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="test loss and accuracy of a model or run")
+    p.add_argument("model_or_run", nargs="?", default=None, metavar="MODEL_OR_RUN")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--limit", type=int, default=None, help="only the first N test images")
+    p.add_argument("--out", default=None, help="where to write evaluation.json")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_evaluate)
+
+    for name, func, helptext in (
+        ("predict", cmd_predict, "classify single-digit images"),
+        ("read", cmd_read, "read a multi-digit number from each image"),
+    ):
+        p = sub.add_parser(
+            name,
+            help=helptext,
+            description=helptext + ". Without MODEL_OR_RUN, "
+            "uses runs/latest, else the packaged default model ('default').",
+        )
+        p.add_argument(
+            "inputs",
+            nargs="+",
+            metavar="[MODEL_OR_RUN] IMAGE",
+            help="optional model (.keras, run directory or 'default'), "
+            "then image files, folders or globs",
+        )
+        p.add_argument(
+            "--json", action="store_true", help="print JSON Lines, one object per image"
+        )
+        p.add_argument("--preview", default=None, metavar="PNG", help="save what the model saw")
+        p.add_argument(
+            "--min-confidence",
+            type=float,
+            default=0.6,
+            help="mark answers below this probability as uncertain (default 0.6)",
+        )
+        if name == "predict":
+            p.add_argument(
+                "--raw",
+                action="store_true",
+                help="images are already 28x28 MNIST-style (white on black)",
+            )
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("samples", help="draw the 3x3 grid of MNIST samples")
+    p.add_argument("--out", default="samples.png")
+    p.add_argument("--split", choices=("train", "test"), default="train")
+    p.add_argument("--start", type=int, default=0, help="index of the first image")
+    p.add_argument("--data-dir", default=None)
+    p.set_defaults(func=cmd_samples)
+
+    p = sub.add_parser("env", help="versions and CPU facts, for bug reports")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_env)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command != "env":
+            _import_keras_quietly()
+        return args.func(args)
+    except MnistCnnError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

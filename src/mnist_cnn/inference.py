@@ -1,0 +1,173 @@
+"""Loading a trained model and predicting digits, fast.
+
+``Predictor`` wraps a Keras model with a compiled forward pass: Keras's
+``model.predict`` builds a dataset pipeline per call (about 60 ms for one
+image under TensorFlow), while a compiled direct call takes about a
+millisecond. Model resolution order for commands without an explicit model:
+``runs/latest``, then the model packaged with mnist-cnn.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import models, runs
+from .errors import ModelError
+
+DEFAULT_MODEL_NAME = "default"
+
+
+def resolve_model_path(
+    model_or_run: str | os.PathLike[str] | None = None,
+    *,
+    runs_dir: str | os.PathLike[str] = "runs",
+) -> Path:
+    """Find the ``.keras`` file to use.
+
+    Args:
+        model_or_run: A ``.keras`` file, a run directory, ``"default"`` for the
+            packaged model, or ``None``: ``runs_dir/latest`` if there is one,
+            else the packaged model.
+        runs_dir: Where ``mnist-cnn train`` wrote its runs.
+
+    Raises:
+        ModelError: nothing usable was found; the message says what to do.
+    """
+    packaged = models.default_model_path()
+    if model_or_run is not None and str(model_or_run) == DEFAULT_MODEL_NAME:
+        if packaged.is_file():
+            return packaged
+        raise ModelError(
+            f"the packaged default model is missing from {packaged}; reinstall mnist-cnn"
+        )
+    if model_or_run is not None:
+        return runs.model_file(model_or_run)
+    latest = runs.resolve_latest(runs_dir)
+    if latest is not None:
+        return latest / runs.MODEL_FILE
+    if packaged.is_file():
+        return packaged
+    raise ModelError(
+        f"no model given and no {Path(runs_dir) / runs.LATEST}; train one with "
+        "'mnist-cnn train' or pass a .keras file or run directory"
+    )
+
+
+def load_model(model_or_run: str | os.PathLike[str] | None = None, **kwargs):
+    """Load a Keras model (see :func:`resolve_model_path` for the look-up).
+
+    Raises:
+        ModelError: the file is not a readable Keras model.
+    """
+    import keras
+
+    path = resolve_model_path(model_or_run, **kwargs)
+    if not zipfile.is_zipfile(path):
+        raise ModelError(f"{path} is not a Keras model file (not a .keras zip archive)")
+    try:
+        return keras.saving.load_model(path)
+    except Exception as exc:  # Keras raises many types for damaged files
+        raise ModelError(f"cannot load model {path}: {type(exc).__name__}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One image's answer: the digit, its probability, and the three best."""
+
+    digit: int
+    probability: float
+    top3: list[tuple[int, float]]
+
+    @classmethod
+    def from_probabilities(cls, probs: np.ndarray) -> Prediction:
+        order = np.argsort(probs)[::-1][:3]
+        return cls(
+            digit=int(order[0]),
+            probability=float(probs[order[0]]),
+            top3=[(int(i), float(probs[i])) for i in order],
+        )
+
+
+class Predictor:
+    """A model with a compiled, low-latency forward pass.
+
+    Example:
+        >>> predictor = Predictor.load("runs/latest")
+        >>> probs = predictor.predict_proba(images)  # (N, 28, 28) floats in [0, 1]
+    """
+
+    def __init__(self, model, path: Path | None = None) -> None:
+        self.model = model
+        self.path = path
+        self._forward = _compile_forward(model)
+
+    @classmethod
+    def load(cls, model_or_run: str | os.PathLike[str] | None = None, **kwargs) -> Predictor:
+        path = resolve_model_path(model_or_run, **kwargs)
+        return cls(load_model(path), path)
+
+    def predict_proba(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Class probabilities for float32 images in [0, 1].
+
+        Args:
+            images: ``(N, 28, 28)``, ``(N, 28, 28, 1)`` or one ``(28, 28)`` image.
+
+        Returns:
+            ``(N, 10)`` float32 probabilities.
+        """
+        x = np.asarray(images, dtype=np.float32)
+        if x.shape[-2:] == (28, 28):
+            x = x[..., None]
+        if x.ndim == 3:
+            x = x[None]
+        if x.ndim != 4 or x.shape[1:] != (28, 28, 1):
+            raise ValueError(f"expected images of shape (N, 28, 28[, 1]), got {np.shape(images)}")
+        if len(x) == 0:
+            return np.zeros((0, models.NUM_CLASSES), np.float32)
+        out = [self._forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+        return np.concatenate(out).astype(np.float32, copy=False)
+
+    def predict(self, images: np.ndarray) -> list[Prediction]:
+        return [Prediction.from_probabilities(p) for p in self.predict_proba(images)]
+
+    __call__ = predict_proba
+
+
+def _compile_forward(model):
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        fn = tf.function(
+            lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)],
+        )
+        return lambda x: fn(tf.constant(x)).numpy()
+    if backend == "jax":
+        import jax
+
+        fn = jax.jit(lambda x: model(x, training=False))
+        return lambda x: np.asarray(fn(x))
+    if backend == "torch":
+        import torch
+
+        def forward(x):
+            with torch.inference_mode():
+                return keras.ops.convert_to_numpy(model(x, training=False))
+
+        return forward
+    return lambda x: keras.ops.convert_to_numpy(model(x, training=False))
+
+
+def predict(
+    images: np.ndarray, model_or_run: str | os.PathLike[str] | None = None
+) -> list[Prediction]:
+    """Predict digits for ``(N, 28, 28)`` float images in [0, 1] (convenience wrapper)."""
+    return Predictor.load(model_or_run).predict(images)

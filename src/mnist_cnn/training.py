@@ -1,0 +1,298 @@
+"""Training: the tutorial's ``fit``, reproducible, fast on CPUs, saved as a run.
+
+:func:`train` is what ``mnist-cnn train`` calls. It loads and prepares MNIST
+as the tutorial does, holds out the last ``validation_split`` of the training
+images (as Keras's ``validation_split`` does), trains with Keras's ``fit``,
+evaluates on the test set, and writes a run directory with the model, the
+config, history, metrics and plots.
+
+Speed. On CPUs with native bfloat16 dot products (AVX512-BF16 or AMX), the
+default ``precision="auto"`` trains under Keras's ``mixed_bfloat16`` policy:
+convolutions and matrix products run in bfloat16 with float32 weights, which
+is about 1.5x faster than float32 on such CPUs at the same accuracy (see
+``benchmarks/``). The saved model is always a float32 copy with exactly the
+tutorial's layers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from . import datasets, envinfo, models, plots, runs
+from .config import TrainConfig
+from .fileio import atomic_path, atomic_write_text, write_json
+
+ArrayPair = tuple[np.ndarray, np.ndarray]
+
+
+def resolve_precision(precision: str) -> str:
+    """Turn ``"auto"`` into ``"mixed_bfloat16"`` or ``"float32"`` for this machine."""
+    if precision != "auto":
+        return precision
+    if keras.backend.backend() == "tensorflow" and envinfo.cpu_supports_bf16():
+        return "mixed_bfloat16"
+    return "float32"
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str) -> Iterator[None]:
+    """Build layers under Keras dtype policy ``name``, restoring the old one after."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Records wall-clock seconds per epoch (training and validation pass)."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        super().__init__()
+        self.clock = clock
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = self.clock()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.seconds.append(self.clock() - self._start)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes:
+        model: The trained float32 Keras model (the one saved as ``model.keras``).
+        history: Per-epoch lists: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
+        metrics: The content of ``metrics.json``.
+        config: The resolved config.
+        run_dir: The run directory, or ``None`` when ``save=False``.
+    """
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    metrics: dict[str, Any]
+    config: TrainConfig
+    run_dir: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float) -> tuple[ArrayPair, ArrayPair]:
+    """Hold out the last ``fraction`` of ``(x, y)``, exactly as Keras's ``validation_split``.
+
+    Returns:
+        ``((x_train, y_train), (x_val, y_val))``; the validation part is empty
+        when ``fraction`` is 0.
+    """
+    n_val = int(round(len(x) * fraction))
+    n_train = len(x) - n_val
+    return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
+
+
+def load_data(config: TrainConfig) -> tuple[ArrayPair, ArrayPair]:
+    """MNIST as uint8 arrays, cut to ``train_limit``/``test_limit``."""
+    (x_train, y_train), (x_test, y_test) = datasets.load_mnist(config.data_dir)
+    if config.train_limit:
+        x_train, y_train = x_train[: config.train_limit], y_train[: config.train_limit]
+    if config.test_limit:
+        x_test, y_test = x_test[: config.test_limit], y_test[: config.test_limit]
+    return (x_train, y_train), (x_test, y_test)
+
+
+def build_training_model(config: TrainConfig, precision: str) -> tuple[keras.Model, keras.Model]:
+    """Build ``(model_to_fit, core_model)`` for ``config`` under ``precision``.
+
+    ``core_model`` is the registered architecture; with ``augment`` the model
+    to fit puts the augmentation layers in front of it (they share weights).
+    """
+    with dtype_policy(precision):
+        core = models.build_model(config.model, compile=False)
+        fit_model = core
+        if config.augment:
+            from .augment import build_augmenter
+
+            fit_model = keras.Sequential(
+                [keras.Input(shape=models.INPUT_SHAPE), build_augmenter(config.seed), core],
+                name=f"{config.model}_augmented",
+            )
+    fit_model.compile(
+        loss="categorical_crossentropy",
+        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        metrics=["accuracy"],
+    )
+    return fit_model, core
+
+
+def float32_copy(fit_model: keras.Model, core: keras.Model, name: str) -> keras.Model:
+    """A compiled float32 twin of ``core``, with its weights and optimizer state.
+
+    Under ``mixed_bfloat16`` the weights are float32 already; copying them (and
+    Adam's moments, so training can resume) into a model built under the
+    float32 policy gives exactly the artifact a float32 run would have saved.
+    """
+    if core.dtype_policy.name == "float32" and fit_model is core:
+        return core
+    with dtype_policy("float32"):
+        model = models.build_model(name, compile=False)
+    model.set_weights(core.get_weights())
+    model.compile(
+        loss="categorical_crossentropy",
+        optimizer=keras.optimizers.Adam.from_config(fit_model.optimizer.get_config()),
+        metrics=["accuracy"],
+    )
+    source = fit_model.optimizer
+    # The augmenter has no trainable variables, so both models list the same
+    # trainable variables in the same order.
+    model.optimizer.build(model.trainable_variables)
+    for target, value in zip(model.optimizer.variables, source.variables, strict=True):
+        target.assign(value)
+    return model
+
+
+def train(
+    config: TrainConfig | None = None,
+    *,
+    data: tuple[ArrayPair, ArrayPair] | None = None,
+    validation_data: ArrayPair | None = None,
+    save: bool = True,
+    verbose: int | str = "auto",
+    log: Callable[[str], None] = print,
+) -> TrainResult:
+    """Train, evaluate and (by default) save a run, as the tutorial does.
+
+    Args:
+        config: The run's settings; ``TrainConfig()`` is the tutorial's.
+        data: ``((x_train, y_train), (x_test, y_test))`` uint8 images
+            ``(N, 28, 28)`` and integer labels, instead of loading MNIST.
+        validation_data: An explicit ``(x_val, y_val)`` (uint8 images, integer
+            labels), the tutorial's ``validation_data=`` alternative; then all
+            of the training data is trained on and ``validation_split`` is ignored.
+        save: Write a run directory under ``config.out_dir``.
+        verbose: Keras's progress-bar setting (``"auto"``, 0, 1, 2).
+        log: Where the tutorial's shape printouts and summaries go.
+
+    Returns:
+        A :class:`TrainResult`.
+    """
+    config = config or TrainConfig()
+    keras.utils.set_random_seed(config.seed)
+    precision = resolve_precision(config.precision)
+
+    (x_train_raw, y_train_raw), (x_test_raw, y_test_raw) = data or load_data(config)
+    log(f"Train Data : X={x_train_raw.shape} Y={y_train_raw.shape}")
+    log(f"Test Data  : X={x_test_raw.shape} y={y_test_raw.shape}")
+    x_all, y_all = datasets.prepare_images(x_train_raw), datasets.prepare_labels(y_train_raw)
+    x_test, y_test = datasets.prepare_images(x_test_raw), datasets.prepare_labels(y_test_raw)
+    log(f"trainX : {x_all.shape}  trainY : {y_all.shape}")
+    log(f"testX  : {x_test.shape}  testY  : {y_test.shape}")
+
+    if validation_data is not None:
+        (x_fit, y_fit) = (x_all, y_all)
+        x_val = datasets.prepare_images(validation_data[0])
+        y_val = datasets.prepare_labels(validation_data[1])
+    else:
+        (x_fit, y_fit), (x_val, y_val) = split_validation(x_all, y_all, config.validation_split)
+    has_val = len(x_val) > 0
+    log(
+        f"Train on {len(x_fit)} samples, validate on {len(x_val)} samples "
+        f"(model {config.model}, {precision}, backend {keras.backend.backend()})"
+    )
+
+    fit_model, core = build_training_model(config, precision)
+    timer = EpochTimer()
+    start = time.perf_counter()
+    fit_history = fit_model.fit(
+        x_fit,
+        y_fit,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_data=(x_val, y_val) if has_val else None,
+        shuffle=True,
+        verbose=verbose,
+        callbacks=[timer],
+    )
+    train_seconds = time.perf_counter() - start
+    history = {k: [float(v) for v in values] for k, values in fit_history.history.items()}
+
+    model = float32_copy(fit_model, core, config.model)
+    test_loss, test_accuracy = (
+        float(v) for v in model.evaluate(x_test, y_test, batch_size=512, verbose=0)
+    )
+    log(f"Test loss: {test_loss:.4f}")
+    log(f"Test accuracy: {test_accuracy:.4f}")
+
+    metrics: dict[str, Any] = {
+        "test_loss": test_loss,
+        "test_accuracy": test_accuracy,
+        "val_loss": history["val_loss"][-1] if has_val else None,
+        "val_accuracy": history["val_accuracy"][-1] if has_val else None,
+        "epochs": config.epochs,
+        "seconds_per_epoch": [round(s, 3) for s in timer.seconds],
+        "train_seconds": round(train_seconds, 3),
+        "train_images_per_second": round(len(x_fit) * config.epochs / train_seconds, 1),
+        "n_train": int(len(x_fit)),
+        "n_validation": int(len(x_val)),
+        "n_test": int(len(x_test)),
+        "seed": config.seed,
+        "precision": precision,
+        "backend": keras.backend.backend(),
+        "versions": envinfo.package_versions(),
+        "cpu": envinfo.cpu_info(),
+        "peak_rss_mb": envinfo.peak_rss_mb(),
+    }
+    result = TrainResult(model=model, history=history, metrics=metrics, config=config)
+    if save:
+        result.run_dir = save_run(result, x_train_raw, y_train_raw)
+        log(f"Saved run to {result.run_dir}")
+    return result
+
+
+def history_csv(history: dict[str, list[float]]) -> str:
+    """The history as CSV text: an ``epoch`` column (from 1), then one column per metric."""
+    keys = list(history)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["epoch", *keys])
+    for i in range(len(next(iter(history.values()), []))):
+        writer.writerow([i + 1, *(repr(history[k][i]) for k in keys)])
+    return buffer.getvalue()
+
+
+def save_run(result: TrainResult, x_train: np.ndarray, y_train: np.ndarray) -> Path:
+    """Write a complete run directory and point ``latest`` at it.
+
+    Everything is written into a staging folder first, so an interrupted run
+    leaves no partial directory behind.
+    """
+    config = result.config
+    name = runs.new_run_name(config.model)
+    staging = runs.staging_dir(config.out_dir, name)
+    try:
+        with atomic_path(staging / runs.MODEL_FILE) as tmp:
+            result.model.save(tmp)
+        write_json(staging / "config.json", config.to_dict())
+        write_json(staging / "history.json", result.history)
+        atomic_write_text(staging / "history.csv", history_csv(result.history))
+        write_json(staging / "metrics.json", result.metrics)
+        if result.history.get("loss"):
+            plots.save_learning_curves(result.history, staging / "learning_curves.png")
+        plots.save_samples(x_train[:9], y_train[:9], staging / "samples.png")
+        return runs.publish(staging, name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from mnist_cnn import models
+from mnist_cnn.errors import ConfigError
+
+
+def test_baseline_is_exactly_the_tutorial_model():
+    model = models.build_model("baseline")
+    summary = []
+    for layer in model.layers:
+        cfg = layer.get_config()
+        summary.append(
+            (
+                type(layer).__name__,
+                cfg.get("filters") or cfg.get("units"),
+                tuple(cfg["kernel_size"]) if "kernel_size" in cfg else None,
+                cfg.get("activation"),
+                tuple(cfg["pool_size"]) if "pool_size" in cfg else None,
+                cfg.get("rate"),
+            )
+        )
+    assert summary == [
+        ("Conv2D", 32, (3, 3), "relu", None, None),
+        ("Conv2D", 64, (3, 3), "relu", None, None),
+        ("MaxPooling2D", None, None, None, (2, 2), None),
+        ("Dropout", None, None, None, None, 0.25),
+        ("Flatten", None, None, None, None, None),
+        ("Dense", 128, None, "relu", None, None),
+        ("Dropout", None, None, None, None, 0.5),
+        ("Dense", 10, None, "softmax", None, None),
+    ]
+    assert model.count_params() == 1_199_882
+    assert model.input_shape == (None, 28, 28, 1)
+    assert model.output_shape == (None, 10)
+
+
+def test_baseline_is_compiled_like_the_tutorial():
+    model = models.build_model("baseline")
+    assert type(model.optimizer).__name__ == "Adam"
+    assert model.loss == "categorical_crossentropy"
+    probs = model.predict(np.zeros((2, 28, 28, 1), np.float32), verbose=0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_unknown_model_name_lists_the_choices():
+    with pytest.raises(ConfigError, match="unknown model 'resnet'.*baseline"):
+        models.build_model("resnet")
+
+
+def test_registry_rejects_duplicate_names():
+    with pytest.raises(ValueError, match="already registered"):
+        models.register("baseline")(lambda: None)

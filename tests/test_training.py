@@ -1,0 +1,157 @@
+"""End-to-end training on a real MNIST subset, and the run directory it writes."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mnist_cnn import training
+from mnist_cnn.config import TrainConfig
+
+
+def test_model_learned_on_held_out_data(trained_run):
+    # 6,000 training images, 2 epochs, 2,000 held-out test images.
+    assert trained_run.metrics["test_accuracy"] > 0.90
+    assert trained_run.metrics["val_accuracy"] > 0.90
+    assert trained_run.history["loss"][-1] < trained_run.history["loss"][0]
+
+
+def test_run_directory_has_every_artifact(trained_run):
+    run = trained_run.run_dir
+    expected = {
+        "model.keras",
+        "config.json",
+        "history.json",
+        "history.csv",
+        "metrics.json",
+        "learning_curves.png",
+        "samples.png",
+    }
+    assert expected <= {p.name for p in run.iterdir()}
+    assert (run.parent / "latest").resolve() == run.resolve()
+    assert not [p for p in run.parent.iterdir() if p.name.startswith(".")]
+
+    config = TrainConfig.load(run / "config.json")
+    assert config == trained_run.config
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    for key in (
+        "test_loss",
+        "test_accuracy",
+        "epochs",
+        "seconds_per_epoch",
+        "train_seconds",
+        "backend",
+        "versions",
+        "seed",
+    ):
+        assert key in metrics, key
+    assert len(metrics["seconds_per_epoch"]) == metrics["epochs"] == 2
+    assert metrics["n_train"] == 4800 and metrics["n_validation"] == 1200
+
+    history = json.loads((run / "history.json").read_text())
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    rows = list(csv.DictReader((run / "history.csv").read_text().splitlines()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert float(rows[1]["val_accuracy"]) == pytest.approx(history["val_accuracy"][1])
+
+    for png in ("learning_curves.png", "samples.png"):
+        assert (run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_saved_model_loads_in_plain_keras_and_predicts_the_same(trained_run, tmp_path):
+    x = np.random.default_rng(0).random((16, 28, 28, 1), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    # A fresh interpreter that never imports mnist_cnn: the artifact stands alone.
+    script = (
+        "import sys, numpy as np, keras\n"
+        "m = keras.saving.load_model(sys.argv[1])\n"
+        "assert 'mnist_cnn' not in sys.modules\n"
+        "np.save(sys.argv[3], m.predict(np.load(sys.argv[2]), verbose=0))\n"
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            str(trained_run.run_dir / "model.keras"),
+            str(tmp_path / "x.npy"),
+            str(tmp_path / "y.npy"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    expected = trained_run.model.predict(x, verbose=0)
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_saved_model_is_float32_with_the_tutorial_layers(trained_run):
+    import keras
+
+    model = keras.saving.load_model(trained_run.run_dir / "model.keras")
+    assert model.dtype_policy.name == "float32"
+    assert model.count_params() == 1_199_882
+    # Adam's state travels with the model, so training can resume.
+    assert int(model.optimizer.iterations.numpy()) == 2 * 38
+
+
+def test_validation_split_takes_the_end_like_keras():
+    x = np.arange(10)
+    (x_train, _), (x_val, _) = training.split_validation(x, x, 0.2)
+    assert x_train.tolist() == list(range(8)) and x_val.tolist() == [8, 9]
+    (x_train, _), (x_val, _) = training.split_validation(x, x, 0.0)
+    assert len(x_train) == 10 and len(x_val) == 0
+
+
+def test_explicit_validation_set_and_no_save(mnist_test):
+    x, y = mnist_test
+    data = ((x[:512], y[:512]), (x[512:640], y[512:640]))
+    result = training.train(
+        TrainConfig(epochs=1, precision="float32"),
+        data=data,
+        validation_data=(x[1000:1100], y[1000:1100]),
+        save=False,
+        verbose=0,
+        log=lambda line: None,
+    )
+    assert result.run_dir is None
+    assert result.metrics["n_train"] == 512 and result.metrics["n_validation"] == 100
+    assert result.metrics["precision"] == "float32"
+
+
+def test_same_seed_same_model(mnist_test):
+    x, y = mnist_test
+    data = ((x[:256], y[:256]), (x[256:320], y[256:320]))
+    config = TrainConfig(epochs=1, precision="float32", seed=3)
+    runs = [
+        training.train(config, data=data, save=False, verbose=0, log=lambda line: None)
+        for _ in range(2)
+    ]
+    for a, b in zip(runs[0].model.get_weights(), runs[1].model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_failed_save_leaves_no_run_behind(mnist_test, tmp_path, monkeypatch):
+    x, y = mnist_test
+    data = ((x[:256], y[:256]), (x[256:320], y[256:320]))
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(training.plots, "save_samples", broken)
+    with pytest.raises(OSError, match="disk full"):
+        training.train(
+            TrainConfig(epochs=1, out_dir=str(tmp_path)),
+            data=data,
+            verbose=0,
+            log=lambda line: None,
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_history_csv_numbers_epochs_from_one():
+    text = training.history_csv({"loss": [0.5, 0.25], "accuracy": [0.9, 0.95]})
+    assert text.splitlines() == ["epoch,loss,accuracy", "1,0.5,0.9", "2,0.25,0.95"]
