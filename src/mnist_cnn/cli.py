@@ -69,6 +69,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         precision=args.precision,
         augment=args.augment,
         learning_rate=args.learning_rate,
+        schedule=args.schedule,
         train_limit=args.train_limit,
         test_limit=args.test_limit,
         data_dir=args.data_dir,
@@ -318,7 +319,7 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    from .config import PRECISIONS, TrainConfig
+    from .config import PRECISIONS, SCHEDULES, TrainConfig
     from .models import available_models
 
     defaults = TrainConfig()
@@ -341,6 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--augment", action="store_true", help="augment for real handwriting")
     p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    p.add_argument(
+        "--schedule",
+        default=defaults.schedule,
+        choices=SCHEDULES,
+        help="learning-rate schedule (the tutorial: constant)",
+    )
     p.add_argument(
         "--train-limit", type=int, default=None, help="use only the first N training images"
     )
@@ -415,7 +422,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Images may come before and after options ("predict a.png --json b.png"):
+    # argparse stops a positional list at the first option, so collect the rest.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if getattr(args, "inputs", None) is not None and not any(e.startswith("-") for e in extra):
+            args.inputs += extra
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command != "env":
             _import_keras_quietly()

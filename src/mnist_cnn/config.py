@@ -16,6 +16,7 @@ from typing import Any
 from .errors import ConfigError
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class TrainConfig:
         augment: Train on randomly shifted, rotated, scaled, thickened/thinned
             and elastically distorted digits (for real handwriting).
         learning_rate: Adam's learning rate (Keras's default is 0.001).
+        schedule: ``"constant"`` (the tutorial) or ``"cosine"`` decay to zero
+            over the run.
         train_limit: Use only the first N training images (quick looks, tests).
         test_limit: Evaluate on only the first N test images.
         data_dir: Folder with the four MNIST IDX files; ``None`` searches the
@@ -52,6 +55,7 @@ class TrainConfig:
     precision: str = "auto"
     augment: bool = False
     learning_rate: float = 0.001
+    schedule: str = "constant"
     train_limit: int | None = None
     test_limit: int | None = None
     data_dir: str | None = None
@@ -75,6 +79,10 @@ class TrainConfig:
         if self.precision not in PRECISIONS:
             raise ConfigError(
                 f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(
+                f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
             )
         if not isinstance(self.learning_rate, (int, float)) or self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate!r}")

@@ -63,9 +63,7 @@ def build_model(name: str = "baseline", *, compile: bool = True) -> keras.Model:
         ) from None
     model = builder()
     if compile:
-        model.compile(
-            loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"]
-        )
+        model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     return model
 
 
@@ -91,6 +89,39 @@ def baseline() -> keras.Model:
             layers.Dense(NUM_CLASSES, activation="softmax"),
         ],
         name="baseline",
+    )
+
+
+@register("robust")
+def robust() -> keras.Model:
+    """A deeper CNN for real handwriting (the packaged default model).
+
+    Two blocks of two 3x3 convolutions (32, then 64 filters) with max pooling
+    and dropout, then Dense(256): about 20 MFLOP per image, less than
+    ``baseline``'s 24, with a quarter of its parameters. Trained with
+    ``--augment`` it tolerates the shifts, slants and stroke widths of real
+    writing and reaches about 99.5 % on MNIST.
+    """
+    import keras
+    from keras import layers
+
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Dropout(0.25),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Dropout(0.25),
+            layers.Flatten(),
+            layers.Dense(256, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(NUM_CLASSES, activation="softmax"),
+        ],
+        name="robust",
     )
 
 

@@ -114,52 +114,44 @@ def load_data(config: TrainConfig) -> tuple[ArrayPair, ArrayPair]:
     return (x_train, y_train), (x_test, y_test)
 
 
-def build_training_model(config: TrainConfig, precision: str) -> tuple[keras.Model, keras.Model]:
-    """Build ``(model_to_fit, core_model)`` for ``config`` under ``precision``.
-
-    ``core_model`` is the registered architecture; with ``augment`` the model
-    to fit puts the augmentation layers in front of it (they share weights).
-    """
+def build_training_model(
+    config: TrainConfig, precision: str, steps_per_epoch: int = 1
+) -> keras.Model:
+    """Build and compile the registered architecture under ``precision``."""
     with dtype_policy(precision):
-        core = models.build_model(config.model, compile=False)
-        fit_model = core
-        if config.augment:
-            from .augment import build_augmenter
-
-            fit_model = keras.Sequential(
-                [keras.Input(shape=models.INPUT_SHAPE), build_augmenter(config.seed), core],
-                name=f"{config.model}_augmented",
-            )
-    fit_model.compile(
+        model = models.build_model(config.model, compile=False)
+    learning_rate = config.learning_rate
+    if config.schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps=steps_per_epoch * config.epochs
+        )
+    model.compile(
         loss="categorical_crossentropy",
-        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         metrics=["accuracy"],
     )
-    return fit_model, core
+    return model
 
 
-def float32_copy(fit_model: keras.Model, core: keras.Model, name: str) -> keras.Model:
-    """A compiled float32 twin of ``core``, with its weights and optimizer state.
+def float32_copy(trained: keras.Model, name: str) -> keras.Model:
+    """A compiled float32 twin of ``trained``, with its weights and optimizer state.
 
     Under ``mixed_bfloat16`` the weights are float32 already; copying them (and
     Adam's moments, so training can resume) into a model built under the
     float32 policy gives exactly the artifact a float32 run would have saved.
     """
-    if core.dtype_policy.name == "float32" and fit_model is core:
-        return core
+    if trained.dtype_policy.name == "float32":
+        return trained
     with dtype_policy("float32"):
         model = models.build_model(name, compile=False)
-    model.set_weights(core.get_weights())
+    model.set_weights(trained.get_weights())
     model.compile(
         loss="categorical_crossentropy",
-        optimizer=keras.optimizers.Adam.from_config(fit_model.optimizer.get_config()),
+        optimizer=keras.optimizers.Adam.from_config(trained.optimizer.get_config()),
         metrics=["accuracy"],
     )
-    source = fit_model.optimizer
-    # The augmenter has no trainable variables, so both models list the same
-    # trainable variables in the same order.
     model.optimizer.build(model.trainable_variables)
-    for target, value in zip(model.optimizer.variables, source.variables, strict=True):
+    for target, value in zip(model.optimizer.variables, trained.optimizer.variables, strict=True):
         target.assign(value)
     return model
 
@@ -213,23 +205,29 @@ def train(
         f"(model {config.model}, {precision}, backend {keras.backend.backend()})"
     )
 
-    fit_model, core = build_training_model(config, precision)
+    steps_per_epoch = -(-len(x_fit) // config.batch_size)
+    fit_model = build_training_model(config, precision, steps_per_epoch)
+    if config.augment:
+        from .augment import AugmentedBatches
+
+        fit_args: dict[str, Any] = {
+            "x": AugmentedBatches(x_fit, y_fit, config.batch_size, config.seed)
+        }
+    else:
+        fit_args = {"x": x_fit, "y": y_fit, "batch_size": config.batch_size, "shuffle": True}
     timer = EpochTimer()
     start = time.perf_counter()
     fit_history = fit_model.fit(
-        x_fit,
-        y_fit,
-        batch_size=config.batch_size,
+        **fit_args,
         epochs=config.epochs,
         validation_data=(x_val, y_val) if has_val else None,
-        shuffle=True,
         verbose=verbose,
         callbacks=[timer],
     )
     train_seconds = time.perf_counter() - start
     history = {k: [float(v) for v in values] for k, values in fit_history.history.items()}
 
-    model = float32_copy(fit_model, core, config.model)
+    model = float32_copy(fit_model, config.model)
     test_loss, test_accuracy = (
         float(v) for v in model.evaluate(x_test, y_test, batch_size=512, verbose=0)
     )

@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make train` and `make test`.
+# Each bootstraps .venv (python3 -m venv + pip install) on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+ARGS   ?=
+
+# torch==2.13.0 is pinned: the CPU wheel on this project's machines. A loose
+# "torch" resolves to a CUDA build of several GB.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet -e '.[dev]'
+	touch $@
+
+$(VENV)/.installed-torch: $(VENV)/.installed
+	$(PIP) install --quiet -e '.[dev,torch]'
+	touch $@
+
+.PHONY: install train test lint bench clean
+install: $(VENV)/.installed
+
+train: $(VENV)/.installed
+	$(VENV)/bin/mnist-cnn train $(ARGS)
+
+test: $(VENV)/.installed-torch
+	$(PY) -m pytest $(ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/bench_train.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

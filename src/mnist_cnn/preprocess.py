@@ -1,0 +1,876 @@
+"""Turn any picture of a handwritten digit into the 28x28 input MNIST models expect.
+
+MNIST digits are white ink on black, anti-aliased, fitted into a 20x20 box
+with their aspect ratio kept, and placed in a 28x28 field so that their centre
+of mass sits at the centre. A photo of a digit is the opposite on every count:
+dark ink on grey paper, any size, off-centre, unevenly lit and noisy. Resizing
+the whole photo to 28x28 (what most tools do) gives the model an input it has
+never seen. This module redoes MNIST's normalisation on real images:
+
+1. :func:`load_image` reads any file Pillow reads (or bytes, a Pillow image, a
+   numpy array such as a canvas drawing) into grayscale in [0, 1], applying EXIF
+   rotation and compositing transparency on white, and refusing decompression
+   bombs before decoding.
+2. :func:`analyse_ink` finds the ink: it decides the polarity (dark on light or
+   light on dark) from which side of the background the strong outliers lie,
+   flattens uneven lighting by subtracting a coarse background estimate,
+   thresholds with Otsu's method (applied to the pixels that stand out from
+   the noise, so faint grid or ruling lines fall below it) and labels
+   connected components.
+3. :func:`preprocess` keeps the digit's components (dropping specks), crops
+   to them, thickens strokes that would come out thinner than MNIST's,
+   resizes the longer side to 20 px with anti-aliasing, pads to 28x28 and
+   shifts the centre of mass to the centre, as MNIST did.
+
+Nothing here imports Keras: the output is a plain float32 array that any
+classifier can take, and :mod:`mnist_cnn.reading` reuses the same steps for
+multi-digit numbers.
+
+Example:
+    >>> from mnist_cnn import preprocess
+    >>> x = preprocess.to_mnist("photo_of_a_seven.jpg")  # doctest: +SKIP
+    >>> x.shape, x.dtype
+    ((28, 28), dtype('float32'))
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageOps
+from scipy import ndimage as ndi
+
+from .errors import ImageError
+from .fileio import atomic_path
+
+__all__ = [
+    "MAX_PIXELS",
+    "ImageSource",
+    "InkMap",
+    "PreprocessResult",
+    "analyse_ink",
+    "ink_to_mnist",
+    "load_image",
+    "preprocess",
+    "preprocess_array",
+    "save_preview",
+    "to_mnist",
+]
+
+#: Largest image accepted, in pixels (width x height). Bigger files are refused
+#: before they are decoded: a 50,000 x 50,000 PNG can be a few kilobytes on disk
+#: and 2.5 GB in memory. 40 megapixels covers every phone camera in use.
+MAX_PIXELS = 40_000_000
+
+ImageSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
+
+MNIST_SIZE = 28
+MNIST_BOX = 20
+# Index coordinates of the centre of mass of MNIST digits (measured: 14.0 +/- 0.3
+# on both axes, i.e. MNIST shifted by whole pixels towards (14, 14)).
+MNIST_CENTRE = 14.0
+# Median stroke width of MNIST digits, full width at half maximum, in 28x28
+# pixels (measured on the test set: 10th-90th percentile 1.9-3.7).
+MNIST_STROKE = 2.5
+
+# The analysis runs at a resolution whose longer side lies in this range:
+# large photos are shrunk (area averaging keeps thin strokes as grey), tiny
+# inputs such as 28x28 digits are enlarged so morphology has room to work.
+_WORK_MAX_SIDE = 1200
+_WORK_MIN_SIDE = 112
+WIN1 = 11
+LO = 0.7
+HI = 10.0
+HOLE = 0.01
+LOWF = 0.3
+BBOX = 0.15
+
+
+@dataclass(frozen=True)
+class InkMap:
+    """Where the ink is, at the working resolution. Produced by :func:`analyse_ink`.
+
+    Attributes:
+        gray: The input in grayscale, float32 ``(H, W)`` in [0, 1], 1 = white,
+            at its original resolution.
+        ink: Flattened, contrast-normalised ink, float32 ``(h, w)`` in [0, 1]
+            at the working resolution (1 = full ink, 0 = background), with
+            the anti-aliased grey levels kept.
+        mask: Binarised ink, bool ``(h, w)``.
+        labels: Connected components of ``mask`` (8-connectivity), int32
+            ``(h, w)``, 0 = background.
+        count: Number of components in ``labels``.
+        scale: Working pixels per original pixel (``h / H``).
+        inverted: True when the input had dark ink on a light background
+            (and was inverted to MNIST's white on black).
+        stroke_width: Median stroke width of the ink, in working pixels.
+        contrast: Ink level above the background before normalisation, in
+            [0, 1] gray levels; low values mean faint ink.
+        noise: Robust standard deviation of the background, in gray levels.
+        reach: How far (working pixels) anti-aliased edges reach beyond ``mask``.
+    """
+
+    gray: np.ndarray
+    ink: np.ndarray
+    mask: np.ndarray
+    labels: np.ndarray
+    count: int
+    scale: float
+    inverted: bool
+    stroke_width: float
+    contrast: float
+    noise: float
+    reach: float
+
+    def to_original(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """Map a working-resolution box ``(x0, y0, x1, y1)`` (end exclusive) to the input's."""
+        height, width = self.gray.shape
+        x0, y0, x1, y1 = box
+        return (
+            max(0, int(np.floor(x0 / self.scale))),
+            max(0, int(np.floor(y0 / self.scale))),
+            min(width, int(np.ceil(x1 / self.scale))),
+            min(height, int(np.ceil(y1 / self.scale))),
+        )
+
+
+@dataclass(frozen=True)
+class PreprocessResult:
+    """A preprocessed digit and what was found on the way, for previews and debugging.
+
+    Attributes:
+        image28: The model input, float32 ``(28, 28)`` in [0, 1], white digit on
+            black, MNIST style.
+        gray: The input in grayscale, float32 ``(H, W)`` in [0, 1], 1 = white.
+        ink_box: Bounding box ``(x0, y0, x1, y1)`` of the digit in input pixels
+            (end exclusive).
+        inverted: True when the input was dark ink on light paper.
+        stroke_width: Median stroke width found in the input, in input pixels.
+        thickened_by: How many working pixels strokes were thickened by before
+            shrinking (0 when they were already as thick as MNIST's).
+        components: Number of ink components kept as the digit (after specks
+            were dropped).
+    """
+
+    image28: np.ndarray
+    gray: np.ndarray
+    ink_box: tuple[int, int, int, int]
+    inverted: bool
+    stroke_width: float
+    thickened_by: float
+    components: int
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _source_name(source: object) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return "<bytes>"
+    if isinstance(source, np.ndarray):
+        return "<array>"
+    if isinstance(source, Image.Image):
+        return str(getattr(source, "filename", "") or "<image>")
+    return repr(source)
+
+
+def load_image(source: ImageSource) -> np.ndarray:
+    """Read an image as float32 grayscale in [0, 1] (1 = white).
+
+    Files may be anything Pillow decodes (PNG, JPEG, BMP, GIF, TIFF, WebP, ...)
+    in any mode: RGB, RGBA, palette (with or without transparency), 1-bit,
+    16-bit and float. EXIF orientation is applied. Transparent pixels are
+    composited on white, so a canvas PNG with black strokes on a transparent
+    background reads as black on white; when the colour channels are blank and
+    the ink lives only in the alpha channel, ``1 - alpha`` is used instead.
+    Multi-frame files (GIF, TIFF) give their first frame.
+
+    Args:
+        source: A path, the file's bytes, a ``PIL.Image.Image``, or a numpy
+            array of shape ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` (RGB) or
+            ``(H, W, 4)`` (RGBA). Integer arrays are scaled by their dtype's
+            range (uint8: /255, uint16: /65535); float arrays are taken as
+            [0, 1], or as [0, 255] when their maximum exceeds 1.
+
+    Returns:
+        float32 array of shape ``(H, W)``, values in [0, 1].
+
+    Raises:
+        ImageError: The file is missing, not an image, truncated or damaged,
+            has zero width or height, or has more than :data:`MAX_PIXELS`
+            pixels (checked before decoding). The message names the file.
+    """
+    name = _source_name(source)
+    if isinstance(source, np.ndarray):
+        return _array_to_gray(source, name)
+    if isinstance(source, Image.Image):
+        _check_size(source.size, name)
+        return _pil_to_gray(source, name)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _decode(io.BytesIO(bytes(source)), name)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise ImageError(f"{name}: no such file")
+        if not path.is_file():
+            raise ImageError(f"{name}: not a file")
+        try:
+            with open(path, "rb") as file:
+                return _decode(file, name)
+        except OSError as exc:  # permissions, I/O errors while reading
+            raise ImageError(f"{name}: cannot read the file ({exc.strerror or exc})") from None
+    raise ImageError(
+        f"{name}: expected a path, bytes, a PIL image or a numpy array, "
+        f"got {type(source).__name__}"
+    )
+
+
+def _check_size(size: tuple[int, int], name: str) -> None:
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise ImageError(f"{name}: the image is empty ({width}x{height} pixels)")
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"{name}: the image is too large ({width}x{height} = {width * height:,} pixels; "
+            f"the limit is {MAX_PIXELS:,}). Shrink or crop it first."
+        )
+
+
+def _decode(file: io.BufferedIOBase, name: str) -> np.ndarray:
+    # Pillow warns (and with warnings as errors, raises) between its own limit
+    # and twice it; our limit is lower and checked right after opening, before
+    # any pixel is decoded, so the warning is redundant.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(file)
+        except Image.DecompressionBombError:
+            raise ImageError(
+                f"{name}: the image is too large (more than {MAX_PIXELS:,} pixels); "
+                "shrink or crop it first"
+            ) from None
+        except Image.UnidentifiedImageError:
+            raise ImageError(f"{name}: not an image file Pillow can read") from None
+        except Exception as exc:  # noqa: BLE001 - plugins raise many types on bad headers
+            raise ImageError(f"{name}: not a readable image ({exc})") from None
+        with image:
+            _check_size(image.size, name)
+            try:
+                image.seek(0)
+                image.load()
+            except Exception as exc:  # noqa: BLE001 - truncated/corrupt data: OSError, SyntaxError, ...
+                detail = str(exc) or type(exc).__name__
+                raise ImageError(f"{name}: the image is truncated or damaged ({detail})") from None
+            return _pil_to_gray(image, name)
+
+
+def _pil_to_gray(image: Image.Image, name: str) -> np.ndarray:
+    try:
+        image.load()
+    except Exception as exc:  # noqa: BLE001
+        raise ImageError(f"{name}: the image is truncated or damaged ({exc})") from None
+    try:
+        # A damaged EXIF block must not make a readable picture unreadable.
+        image = ImageOps.exif_transpose(image)
+    except Exception:  # noqa: BLE001, S110
+        pass
+    mode = image.mode
+    if mode.startswith("I;16"):
+        gray = np.asarray(image, dtype=np.float64) / 65535.0
+    elif mode in ("I", "F"):
+        gray = _scale_numeric(np.asarray(image, dtype=np.float64), name)
+    elif mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float64) / 255.0
+        gray = _composite(rgba)
+    else:
+        try:
+            converted = image.convert("L")
+        except (ValueError, OSError):
+            converted = image.convert("RGB").convert("L")
+        gray = np.asarray(converted, dtype=np.float64) / 255.0
+    if gray.ndim != 2 or gray.size == 0:
+        raise ImageError(f"{name}: the image is empty ({image.width}x{image.height} pixels)")
+    return np.clip(gray, 0.0, 1.0).astype(np.float32)
+
+
+def _scale_numeric(values: np.ndarray, name: str) -> np.ndarray:
+    """Scale 32-bit integer or float pixel values to [0, 1]."""
+    if not np.all(np.isfinite(values)):
+        raise ImageError(f"{name}: the image holds NaN or infinite values")
+    low, high = float(values.min()), float(values.max())
+    if low >= 0.0 and high <= 1.0:
+        return values
+    if low >= 0.0 and high <= 255.0:
+        return values / 255.0
+    if low >= 0.0 and high <= 65535.0:
+        return values / 65535.0
+    return (values - low) / max(high - low, 1e-12)
+
+
+def _composite(rgba: np.ndarray) -> np.ndarray:
+    """Composite RGBA in [0, 1] on white; fall back to the alpha channel if colour is blank."""
+    luma = rgba[..., 0] * 0.299 + rgba[..., 1] * 0.587 + rgba[..., 2] * 0.114
+    alpha = rgba[..., 3]
+    gray = alpha * luma + (1.0 - alpha)
+    spread = float(np.ptp(gray))
+    if float(np.ptp(alpha)) > 0.1 and spread < 0.25 * float(np.ptp(alpha)):
+        # Ink drawn only in the alpha channel (e.g. white strokes on a fully
+        # transparent canvas): opaque means ink.
+        gray = 1.0 - alpha
+    return gray
+
+
+def _array_to_gray(array: np.ndarray, name: str) -> np.ndarray:
+    values = np.asarray(array)
+    if values.ndim == 3 and values.shape[2] == 1:
+        values = values[..., 0]
+    if values.ndim not in (2, 3) or (values.ndim == 3 and values.shape[2] not in (3, 4)):
+        raise ImageError(
+            f"{name}: expected an array of shape (H, W), (H, W, 1), (H, W, 3) or "
+            f"(H, W, 4), got {values.shape}"
+        )
+    if values.shape[0] == 0 or values.shape[1] == 0:
+        raise ImageError(
+            f"{name}: the image is empty ({values.shape[1]}x{values.shape[0]} pixels)"
+        )
+    if values.shape[0] * values.shape[1] > MAX_PIXELS:
+        raise ImageError(
+            f"{name}: the image is too large ({values.shape}); the limit is {MAX_PIXELS:,} pixels"
+        )
+    if values.dtype == np.bool_:
+        scaled = values.astype(np.float64)
+    elif np.issubdtype(values.dtype, np.integer):
+        info = np.iinfo(values.dtype)
+        scaled = values.astype(np.float64)
+        if values.dtype == np.uint16:
+            scaled /= 65535.0
+        elif info.max <= 255 or (scaled.min() >= 0 and scaled.max() <= 255):
+            scaled /= 255.0
+        else:
+            scaled = _scale_numeric(scaled, name)
+    elif np.issubdtype(values.dtype, np.floating):
+        scaled = values.astype(np.float64)
+        if not np.all(np.isfinite(scaled)):
+            raise ImageError(f"{name}: the array holds NaN or infinite values")
+        if scaled.max() > 1.0 + 1e-6:
+            scaled = _scale_numeric(scaled, name)
+    else:
+        raise ImageError(f"{name}: unsupported array dtype {values.dtype}")
+    scaled = np.clip(scaled, 0.0, 1.0)
+    if scaled.ndim == 3:
+        if scaled.shape[2] == 4:
+            gray = _composite(scaled)
+        else:
+            gray = scaled[..., 0] * 0.299 + scaled[..., 1] * 0.587 + scaled[..., 2] * 0.114
+    else:
+        gray = scaled
+    return gray.astype(np.float32)
+
+
+# --------------------------------------------------------------------------- finding ink
+
+
+def _resize(image: np.ndarray, size: tuple[int, int], resample: int) -> np.ndarray:
+    """Resize a float image to ``size = (width, height)`` with Pillow (mode F)."""
+    result = Image.fromarray(np.ascontiguousarray(image, dtype=np.float32), mode="F").resize(
+        size, resample
+    )
+    return np.asarray(result, dtype=np.float32)
+
+
+def _to_working_scale(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    height, width = gray.shape
+    longer = max(height, width)
+    if longer > _WORK_MAX_SIDE:
+        scale = _WORK_MAX_SIDE / longer
+        resample = Image.BOX  # area averaging: thin strokes survive as grey
+    elif longer < _WORK_MIN_SIDE:
+        scale = float(np.ceil(_WORK_MIN_SIDE / longer))
+        resample = Image.BILINEAR
+    else:
+        return gray, 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    work = _resize(gray, size, resample)
+    return np.clip(work, 0.0, 1.0), size[1] / height
+
+
+def _coarse_filter(image: np.ndarray, cells: int, percentile: float, window: int) -> np.ndarray:
+    """A rank filter over a large neighbourhood, computed cheaply on a coarse grid.
+
+    The image is area-averaged down to about ``cells`` cells on its shorter
+    side, filtered with a ``window`` x ``window`` percentile filter there, and
+    brought back to full size with bilinear interpolation (the background is
+    smooth, so nothing is lost).
+    """
+    height, width = image.shape
+    step = max(1.0, min(height, width) / cells)
+    small_size = (max(1, round(width / step)), max(1, round(height / step)))
+    small = _resize(image, small_size, Image.BOX)
+    size = min(window, 2 * (min(small.shape) // 2) + 1) if min(small.shape) > 2 else 1
+    if size > 1:
+        small = ndi.percentile_filter(small, percentile, size=size, mode="reflect")
+        small = ndi.uniform_filter(small, size=3, mode="nearest")
+    return _resize(small, (width, height), Image.BILINEAR)
+
+
+def _masked_background(
+    image: np.ndarray, valid: np.ndarray, fallback: np.ndarray, cells: int = 48
+) -> np.ndarray:
+    """Smooth ``image`` using only ``valid`` pixels (normalised convolution).
+
+    Where no valid pixel is near (inside a large blob of ink), the estimate
+    comes from a wider neighbourhood, then from ``fallback``.
+    """
+    height, width = image.shape
+    step = max(1.0, min(height, width) / cells)
+    small_size = (max(1, round(width / step)), max(1, round(height / step)))
+    weight = valid.astype(np.float32)
+    numerator = _resize(image * weight, small_size, Image.BOX)
+    denominator = _resize(weight, small_size, Image.BOX)
+    estimate = np.full(numerator.shape, np.nan, dtype=np.float32)
+    for sigma in (cells / 12, cells / 4, cells):
+        num = ndi.gaussian_filter(numerator, sigma, mode="nearest")
+        den = ndi.gaussian_filter(denominator, sigma, mode="nearest")
+        fill = np.isnan(estimate) & (den > 0.02)
+        estimate[fill] = num[fill] / den[fill]
+    background = _resize(estimate, (width, height), Image.BILINEAR)
+    return np.where(np.isfinite(background), background, fallback).astype(np.float32)
+
+
+def _robust_sigma(values: np.ndarray) -> float:
+    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
+
+
+def _ink_is_dark(work: np.ndarray) -> bool:
+    """Decide the polarity: True for dark ink on a light background.
+
+    The background is whatever most pixels look like locally (a coarse median
+    filter follows uneven lighting). Ink is the strong outliers from it; the
+    side (darker or lighter) holding more outlier mass is the ink. This does
+    not look at the image border, so a tightly cropped digit whose strokes
+    touch the edge keeps its polarity, and a bold digit covering much of the
+    picture is still judged by its strokes' contrast, not by the mean.
+    """
+    background = _coarse_filter(work, cells=24, percentile=50, window=9)
+    residual = work - background
+    sigma = max(_robust_sigma(residual), 0.01)
+    dark = np.maximum(-residual - 3.0 * sigma, 0.0).sum()
+    light = np.maximum(residual - 3.0 * sigma, 0.0).sum()
+    if dark == light:
+        # No outliers at all (e.g. a two-level image split exactly in half):
+        # fall back to the border, which is mostly background.
+        border = np.concatenate([work[0], work[-1], work[:, 0], work[:, -1]])
+        return bool(np.median(border) >= np.median(work))
+    return bool(dark > light)
+
+
+def _otsu(values: np.ndarray) -> float:
+    """Otsu's threshold of ``values`` (1-D, finite)."""
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-6:
+        return low
+    hist, edges = np.histogram(values, bins=256, range=(low, high))
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight0 = np.cumsum(hist)
+    weight1 = weight0[-1] - weight0
+    sum0 = np.cumsum(hist * centres)
+    mean0 = sum0 / np.maximum(weight0, 1)
+    mean1 = (sum0[-1] - sum0) / np.maximum(weight1, 1)
+    between = weight0 * weight1 * (mean0 - mean1) ** 2
+    return float(edges[int(np.argmax(between[:-1])) + 1])
+
+
+def _stroke_width(mask: np.ndarray, ink: np.ndarray | None = None) -> float:
+    """Mean stroke width: twice the ink's area over its boundary length, in pixels.
+
+    With ``ink`` (soft intensities) the area is the ink's integral, which does
+    not depend on where the threshold cut the anti-aliased edges.
+    """
+    boundary = int((mask & ~ndi.binary_erosion(mask, border_value=0)).sum())
+    if boundary == 0:
+        return 0.0
+    area = float(ink.sum()) if ink is not None else float(mask.sum())
+    return 2.0 * area / boundary
+
+
+def _fill_small_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
+    """Fill the holes of ``mask`` smaller than ``max_area`` pixels."""
+    holes = ndi.binary_fill_holes(mask) & ~mask
+    labels, count = ndi.label(holes)
+    if count == 0:
+        return mask
+    areas = np.bincount(labels.ravel())
+    small = areas <= max_area
+    small[0] = False
+    return mask | small[labels]
+
+
+def _flatten(ink_up: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, float]:
+    """Subtract the background from ``ink_up`` (ink bright); return it and the noise level."""
+    # First guess: a low percentile over a window wide compared with strokes,
+    # so it follows shading and gradients but not thin ink.
+    background = _coarse_filter(ink_up, cells=32, percentile=20, window=WIN1)
+    flat = ink_up - background
+    sigma = max(_robust_sigma(flat), 0.002)
+    # Second guess: interpolate the background from the pixels that are not
+    # ink, so bold strokes and blobs wider than the window are not mistaken
+    # for background (which would hollow them out).
+    rough = flat > max(4.0 * sigma, 0.02)
+    valid = ~rough
+    if rough.any():
+        rough = flat > max(4.0 * sigma, 0.02, _otsu(flat[rough]))
+        rough = _fill_small_holes(ndi.binary_dilation(rough, iterations=2), HOLE * rough.size)
+        valid = ~rough
+        if valid.sum() > 0.05 * valid.size:
+            background = _masked_background(ink_up, valid, fallback=background)
+            flat = ink_up - background
+            sigma = max(_robust_sigma(flat[valid]), 0.002)
+    if dark_ink:
+        # Light falls on paper and ink alike, so shade is a factor, not an
+        # offset: divide by the paper's brightness so that ink in a shadow is
+        # as strong as ink in full light.
+        flat = flat / np.maximum(1.0 - background, 0.05)
+        sigma = max(_robust_sigma(flat[valid] if valid.any() else flat), 0.002)
+    return flat.astype(np.float32), sigma
+
+
+def analyse_ink(gray: np.ndarray) -> InkMap:
+    """Find the ink in a grayscale image, whatever its polarity, lighting and size.
+
+    Args:
+        gray: float32 ``(H, W)`` in [0, 1], 1 = white, as from :func:`load_image`.
+
+    Returns:
+        An :class:`InkMap` at the working resolution (longer side between 112
+        and 1200 pixels). It may hold zero components (a blank page).
+    """
+    gray = np.asarray(gray, dtype=np.float32)
+    work, scale = _to_working_scale(gray)
+    dark_ink = _ink_is_dark(work)
+    flat, sigma = _flatten(1.0 - work if dark_ink else work, dark_ink)
+    # Anti-aliased edges reach about a pixel beyond the half-ink boundary,
+    # more when a small input was enlarged.
+    reach = max(2.0, scale)
+
+    candidates = flat > max(4.0 * sigma, 0.02)
+    empty = np.zeros(work.shape, dtype=bool)
+    blank = InkMap(
+        gray,
+        np.zeros_like(work),
+        empty,
+        np.zeros(work.shape, np.int32),
+        0,
+        scale,
+        dark_ink,
+        0.0,
+        0.0,
+        sigma,
+        reach,
+    )
+    if candidates.sum() < 4:
+        return blank
+    # Otsu on the pixels that stand out from the noise only: it then splits
+    # stroke cores from faint structures (anti-aliased edges, grid and ruling
+    # lines, shadows) instead of ink from the vast paper.
+    threshold = max(_otsu(flat[candidates]), 4.0 * sigma)
+    mask = flat > threshold
+    if not mask.any():
+        return blank
+    level = float(np.percentile(flat[mask], 75))
+    low = min(max(3.0 * sigma, LOWF * threshold), 0.8 * threshold)
+    ink = np.clip((flat - low) / max(level - low, 1e-6), 0.0, 1.0).astype(np.float32)
+    labels, count = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
+    return InkMap(
+        gray=gray,
+        ink=ink,
+        mask=mask,
+        labels=labels.astype(np.int32),
+        count=int(count),
+        scale=float(scale),
+        inverted=dark_ink,
+        stroke_width=_stroke_width(mask, ink),
+        contrast=level,
+        noise=sigma,
+        reach=reach,
+    )
+
+
+# --------------------------------------------------------------------------- to 28x28
+
+
+def ink_to_mnist(
+    ink: np.ndarray, mask: np.ndarray, stroke_width: float | None = None
+) -> tuple[np.ndarray, float]:
+    """Turn one digit's ink into a 28x28 MNIST image.
+
+    Args:
+        ink: float32 ``(h, w)`` in [0, 1], 1 = ink, holding only this digit
+            (everything else zeroed). Any size.
+        mask: bool ``(h, w)``, the digit's binarised strokes (used for the
+            stroke width). May be all False for tiny inputs.
+        stroke_width: Stroke width in ``ink`` pixels, if known; measured from
+            ``mask`` otherwise.
+
+    Returns:
+        ``(image28, thickened_by)``: float32 ``(28, 28)`` in [0, 1] with the
+        digit fitted in 20x20 (aspect ratio kept) and its centre of mass at
+        MNIST's centre; and by how many pixels strokes were thickened.
+    """
+    rows = np.flatnonzero(ink.max(axis=1) > BBOX)
+    cols = np.flatnonzero(ink.max(axis=0) > BBOX)
+    if rows.size == 0:
+        return np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32), 0.0
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop_mask = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    if stroke_width is None:
+        stroke_width = _stroke_width(crop_mask, crop)
+
+    # Strokes far thinner than MNIST's once shrunk (a fine pen photographed at
+    # high resolution) would come out faint and broken, and far thicker ones
+    # (a marker, a fat canvas brush) would fill the loops: bring them within
+    # MNIST's usual range first.
+    longer = max(crop.shape)
+    target = MNIST_STROKE * longer / MNIST_BOX
+    change = 0.0
+    if stroke_width > 0:
+        change = float(np.clip(stroke_width, LO * target, HI * target)) - stroke_width
+    if abs(change) >= 1.0:
+        radius = abs(change) / 2
+        reach = int(np.ceil(radius))
+        yy, xx = np.mgrid[-reach : reach + 1, -reach : reach + 1]
+        disk = (yy**2 + xx**2) <= radius**2 + 0.5
+        if change > 0:
+            crop = ndi.grey_dilation(np.pad(crop, reach), footprint=disk)
+        else:
+            crop = ndi.grey_erosion(crop, footprint=disk)
+        rows = np.flatnonzero(crop.max(axis=1) > BBOX)
+        cols = np.flatnonzero(crop.max(axis=0) > BBOX)
+        if rows.size == 0:
+            return np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32), change
+        crop = crop[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        longer = max(crop.shape)
+    else:
+        change = 0.0
+
+    height, width = crop.shape
+    factor = MNIST_BOX / longer
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    small = np.clip(_resize(crop, size, Image.LANCZOS), 0.0, 1.0)
+    peak = float(small.max())
+    if peak <= 0:
+        return np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32), change
+    small /= peak
+
+    cy, cx = ndi.center_of_mass(small)
+    top = int(np.clip(round(MNIST_CENTRE - cy), 0, MNIST_SIZE - size[1]))
+    left = int(np.clip(round(MNIST_CENTRE - cx), 0, MNIST_SIZE - size[0]))
+    out = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
+    out[top : top + size[1], left : left + size[0]] = small
+    return out, change
+
+
+def _select_digit(info: InkMap) -> np.ndarray:
+    """Labels (1-based) of the components that make up the single digit in ``info``."""
+    index = np.arange(1, info.count + 1)
+    areas = ndi.sum_labels(np.ones_like(info.labels), info.labels, index)
+    objects = ndi.find_objects(info.labels)
+    height, width = info.labels.shape
+    candidates = []
+    for label, area, slices in zip(index, areas, objects):
+        y0, y1 = slices[0].start, slices[0].stop
+        x0, x1 = slices[1].start, slices[1].stop
+        bh, bw = y1 - y0, x1 - x0
+        # Ruling or grid lines and the paper's edge: thin, spanning the image.
+        if (bw >= 0.9 * width and bh < 0.05 * height) or (
+            bh >= 0.9 * height and bw < 0.05 * width
+        ):
+            continue
+        candidates.append((float(area), int(label), (x0, y0, x1, y1)))
+    if not candidates:
+        return np.zeros(0, dtype=np.int64)
+    candidates.sort(reverse=True)
+    main_area, main_label, box = candidates[0]
+    keep = [main_label]
+    x0, y0, x1, y1 = box
+    # Grow the digit with nearby pieces (broken strokes); drop specks.
+    changed = True
+    rest = candidates[1:]
+    while changed:
+        changed = False
+        size = max(x1 - x0, y1 - y0)
+        remaining = []
+        for area, label, (bx0, by0, bx1, by1) in rest:
+            gap = max(bx0 - x1, x0 - bx1, by0 - y1, y0 - by1, 0)
+            if area >= 0.03 * main_area and gap <= 0.25 * size:
+                keep.append(label)
+                x0, y0, x1, y1 = min(x0, bx0), min(y0, by0), max(x1, bx1), max(y1, by1)
+                changed = True
+            else:
+                remaining.append((area, label, (bx0, by0, bx1, by1)))
+        rest = remaining
+    return np.asarray(keep)
+
+
+def digit_zone(info: InkMap, selected: np.ndarray) -> np.ndarray:
+    """Pixels belonging to the selected components, with their anti-aliased fringe.
+
+    The fringe reaches half a stroke width beyond the binarised strokes and
+    stops where another component is nearer, so a neighbour's edges, grid
+    lines and specks stay out.
+    """
+    distance, (iy, ix) = ndi.distance_transform_edt(info.labels == 0, return_indices=True)
+    nearest = info.labels[iy, ix]
+    reach = info.reach
+    return np.isin(nearest, selected) & (distance <= reach)
+
+
+def _blank_error(name: str) -> ImageError:
+    return ImageError(
+        f"{name}: no digit found (the image looks blank: no ink stands out from the background)"
+    )
+
+
+def _has_ink(info: InkMap) -> bool:
+    return info.count > 0 and info.contrast >= 0.06 and info.contrast >= 6.0 * info.noise
+
+
+def preprocess(source: ImageSource) -> PreprocessResult:
+    """Find the one digit in an image and normalise it the MNIST way, keeping the details.
+
+    Args:
+        source: Anything :func:`load_image` accepts.
+
+    Returns:
+        A :class:`PreprocessResult`; its ``image28`` is what :func:`to_mnist` returns.
+
+    Raises:
+        ImageError: The image cannot be read, or no digit is found in it.
+    """
+    name = _source_name(source)
+    gray = load_image(source)
+    try:
+        info = analyse_ink(gray)
+    except (ValueError, MemoryError) as exc:
+        raise ImageError(f"{name}: cannot process the image ({exc})") from None
+    if not _has_ink(info):
+        raise _blank_error(name)
+    selected = _select_digit(info)
+    if selected.size == 0:
+        raise _blank_error(name)
+    digit = np.isin(info.labels, selected)
+    ys, xs = np.nonzero(digit)
+    longer_side = max(ys.max() - ys.min() + 1, xs.max() - xs.min() + 1)
+    if longer_side < 0.02 * max(info.labels.shape) or longer_side < 4:
+        raise _blank_error(name)
+    zone = digit_zone(info, selected)
+    ink = np.where(zone, info.ink, 0.0).astype(np.float32)
+    stroke_width = _stroke_width(digit, ink)
+    image28, thickened = ink_to_mnist(ink, digit, stroke_width)
+    zy, zx = np.nonzero(zone & (ink > 0.02))
+    if zy.size == 0:
+        zy, zx = ys, xs
+    box = info.to_original((int(zx.min()), int(zy.min()), int(zx.max()) + 1, int(zy.max()) + 1))
+    return PreprocessResult(
+        image28=image28,
+        gray=gray,
+        ink_box=box,
+        inverted=info.inverted,
+        stroke_width=stroke_width / info.scale,
+        thickened_by=thickened,
+        components=int(selected.size),
+    )
+
+
+def preprocess_array(gray: np.ndarray) -> np.ndarray:
+    """Normalise a grayscale array holding one digit (either polarity) to MNIST's 28x28.
+
+    Args:
+        gray: ``(H, W)`` array in [0, 1] (or uint8), 1 = white.
+
+    Returns:
+        float32 ``(28, 28)`` in [0, 1], white digit on black.
+
+    Raises:
+        ImageError: No digit is found.
+    """
+    return preprocess(np.asarray(gray)).image28
+
+
+def to_mnist(source: ImageSource, *, assume_mnist: bool = False) -> np.ndarray:
+    """Turn an image of one handwritten digit into the model's 28x28 input.
+
+    Args:
+        source: Anything :func:`load_image` accepts: a path, bytes, a PIL image
+            or a numpy array (e.g. a canvas drawing), either polarity.
+        assume_mnist: The image is already MNIST-formatted (the CLI's ``--raw``):
+            only convert to grayscale and scale to [0, 1]; no inversion, no
+            cropping, no centring.
+
+    Returns:
+        float32 ``(28, 28)`` in [0, 1], white digit on black, MNIST style.
+
+    Raises:
+        ImageError: The image cannot be read; with ``assume_mnist`` it is not
+            28x28; otherwise no digit is found in it.
+    """
+    if assume_mnist:
+        gray = load_image(source)
+        if gray.shape != (MNIST_SIZE, MNIST_SIZE):
+            height, width = gray.shape
+            raise ImageError(
+                f"{_source_name(source)}: expected a 28x28 MNIST image, got {width}x{height} "
+                "pixels (leave out --raw to preprocess any image)"
+            )
+        return gray
+    return preprocess(source).image28
+
+
+# --------------------------------------------------------------------------- previews
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    return (np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+
+def save_preview(
+    pairs: list[tuple[str, np.ndarray, np.ndarray]], path: str | os.PathLike[str]
+) -> Path:
+    """Write a PNG showing, for each input, the original beside the 28x28 the model saw.
+
+    Args:
+        pairs: ``(label, original_gray, image28)`` triples: a caption (file name
+            and prediction, say), the grayscale input (any size, 1 = white)
+            and the model input (28x28, 1 = ink).
+        path: Where to write the PNG (atomically).
+
+    Returns:
+        The path written.
+    """
+    cell = 168  # 28 * 6: the model input upscaled with nearest neighbour
+    caption = 16
+    rows = max(1, len(pairs))
+    sheet = Image.new("L", (2 * cell + 30, rows * (cell + caption + 10) + 10), 255)
+    draw = ImageDraw.Draw(sheet)
+    for row, (label, original, image28) in enumerate(pairs):
+        top = 10 + row * (cell + caption + 10)
+        original_img = Image.fromarray(_to_uint8(original), mode="L")
+        original_img.thumbnail((cell, cell), Image.LANCZOS)
+        offset = ((cell - original_img.width) // 2, (cell - original_img.height) // 2)
+        sheet.paste(original_img, (10 + offset[0], top + offset[1]))
+        draw.rectangle([10, top, 10 + cell - 1, top + cell - 1], outline=160)
+        model_img = Image.fromarray(_to_uint8(image28), mode="L").resize(
+            (cell, cell), Image.NEAREST
+        )
+        sheet.paste(model_img, (cell + 20, top))
+        draw.text((10, top + cell + 2), str(label)[:60], fill=0)
+    with atomic_path(path) as tmp:
+        sheet.save(tmp, format="PNG")
+    return Path(path)

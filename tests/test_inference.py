@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from mnist_cnn import inference, models
+from mnist_cnn.errors import ModelError
+
+
+def test_predictor_matches_keras_predict(trained_run, mnist_test):
+    x = mnist_test[0][:300].astype(np.float32) / 255.0
+    predictor = inference.Predictor(trained_run.model)
+    fast = predictor.predict_proba(x)
+    slow = trained_run.model.predict(x[..., None], verbose=0)
+    np.testing.assert_allclose(fast, slow, rtol=1e-4, atol=1e-5)
+    assert predictor.predict_proba(x[0]).shape == (1, 10)
+    with pytest.raises(ValueError, match=r"\(N, 28, 28\[, 1\]\), got \(3, 32, 32\)"):
+        predictor.predict_proba(np.zeros((3, 32, 32)))
+
+
+def test_prediction_has_sorted_top3():
+    pred = inference.Prediction.from_probabilities(np.array([0.1, 0.6, 0.0, 0.3] + [0.0] * 6))
+    assert pred.digit == 1 and pred.probability == pytest.approx(0.6)
+    assert [d for d, _ in pred.top3] == [1, 3, 0]
+
+
+def test_resolution_order(trained_run, tmp_path, monkeypatch):
+    run = trained_run.run_dir
+    runs_dir = run.parent
+    packaged = tmp_path / "default.keras"
+    monkeypatch.setattr(models, "default_model_path", lambda: packaged)
+    # explicit path wins
+    assert inference.resolve_model_path(run, runs_dir=runs_dir) == run / "model.keras"
+    # then runs/latest
+    assert (
+        inference.resolve_model_path(None, runs_dir=runs_dir).resolve()
+        == (run / "model.keras").resolve()
+    )
+    # no latest, no packaged model: a message that says what to do
+    with pytest.raises(ModelError, match="train one with 'mnist-cnn train'"):
+        inference.resolve_model_path(None, runs_dir=tmp_path / "nothing")
+    # then the packaged model
+    packaged.write_bytes(b"x")
+    assert inference.resolve_model_path(None, runs_dir=tmp_path / "nothing") == packaged
+    assert inference.resolve_model_path("default") == packaged
+
+
+def test_bad_model_files_are_named(tmp_path):
+    fake = tmp_path / "broken.keras"
+    fake.write_bytes(b"not a zip")
+    with pytest.raises(ModelError, match="broken.keras is not a Keras model file"):
+        inference.load_model(fake)
+    with pytest.raises(ModelError, match="no model or run directory at"):
+        inference.load_model(tmp_path / "missing.keras")
+    with pytest.raises(ModelError, match="folder without model.keras"):
+        inference.load_model(tmp_path)
+    text = tmp_path / "model.txt"
+    text.write_text("hi")
+    with pytest.raises(ModelError, match="not a .keras model file"):
+        inference.load_model(text)
