@@ -323,7 +323,8 @@ def main() -> None:
     )
     print(
         f"inference: {inference['predict_images_per_second']:.0f} images/s; single image "
-        f"median {inference['latency_ms_median']:.2f} ms, p99 {inference['latency_ms_p99']:.2f} ms "
+        f"median {inference['latency_ms_median']:.2f} ms, "
+        f"p99 {inference['latency_ms_p99']:.2f} ms "
         f"(stock model.predict {inference['stock_keras_predict_latency_ms_median']:.1f} ms)"
     )
     print(f"wrote {out}")
