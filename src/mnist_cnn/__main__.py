@@ -1,4 +1,5 @@
-from mnist_cnn.cli import main
 import sys
+
+from mnist_cnn.cli import main
 
 sys.exit(main())

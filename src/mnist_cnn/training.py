@@ -190,6 +190,9 @@ def train(
     log(f"Test Data  : X={x_test_raw.shape} y={y_test_raw.shape}")
     x_all, y_all = datasets.prepare_images(x_train_raw), datasets.prepare_labels(y_train_raw)
     x_test, y_test = datasets.prepare_images(x_test_raw), datasets.prepare_labels(y_test_raw)
+    # Only the sample grid needs the raw images again; let the rest go.
+    first_images, first_labels = x_train_raw[:9].copy(), y_train_raw[:9].copy()
+    del x_train_raw, y_train_raw, x_test_raw, y_test_raw, data
     log(f"trainX : {x_all.shape}  trainY : {y_all.shape}")
     log(f"testX  : {x_test.shape}  testY  : {y_test.shape}")
 
@@ -229,7 +232,7 @@ def train(
 
     model = float32_copy(fit_model, config.model)
     test_loss, test_accuracy = (
-        float(v) for v in model.evaluate(x_test, y_test, batch_size=512, verbose=0)
+        float(v) for v in model.evaluate(x_test, y_test, batch_size=config.batch_size, verbose=0)
     )
     log(f"Test loss: {test_loss:.4f}")
     log(f"Test accuracy: {test_accuracy:.4f}")
@@ -255,7 +258,7 @@ def train(
     }
     result = TrainResult(model=model, history=history, metrics=metrics, config=config)
     if save:
-        result.run_dir = save_run(result, x_train_raw, y_train_raw)
+        result.run_dir = save_run(result, first_images, first_labels)
         log(f"Saved run to {result.run_dir}")
     return result
 
