@@ -35,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import warnings
@@ -52,9 +53,12 @@ from .fileio import atomic_path
 __all__ = [
     "MAX_PIXELS",
     "ImageSource",
+    "Component",
     "InkMap",
     "PreprocessResult",
     "analyse_ink",
+    "digit_zone",
+    "find_components",
     "ink_to_mnist",
     "load_image",
     "preprocess",
@@ -68,7 +72,7 @@ __all__ = [
 #: and 2.5 GB in memory. 40 megapixels covers every phone camera in use.
 MAX_PIXELS = 40_000_000
 
-ImageSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
+ImageSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]  # noqa: UP007 - runtime alias, Python 3.10
 
 MNIST_SIZE = 28
 MNIST_BOX = 20
@@ -84,12 +88,18 @@ MNIST_STROKE = 2.5
 # inputs such as 28x28 digits are enlarged so morphology has room to work.
 _WORK_MAX_SIDE = 1200
 _WORK_MIN_SIDE = 112
-WIN1 = 11
-LO = 0.7
-HI = 10.0
-HOLE = 0.01
-LOWF = 0.3
-BBOX = 0.15
+# Window (coarse cells) of the first background estimate.
+_BACKGROUND_WINDOW = 11
+# Strokes are brought within this range of MNIST's width (ratios) before shrinking.
+_STROKE_MIN = 0.85
+_STROKE_MAX = 1.5
+# Holes in the rough ink mask up to this fraction of the image are filled
+# (a loop's inside is not background).
+_HOLE_FRACTION = 0.01
+# Ink levels start this fraction of the threshold above the background.
+_LOW_FRACTION = 0.3
+# Ink level that counts towards a digit's bounding box.
+_BOX_LEVEL = 0.15
 
 
 @dataclass(frozen=True)
@@ -277,11 +287,9 @@ def _pil_to_gray(image: Image.Image, name: str) -> np.ndarray:
         image.load()
     except Exception as exc:  # noqa: BLE001
         raise ImageError(f"{name}: the image is truncated or damaged ({exc})") from None
-    try:
-        # A damaged EXIF block must not make a readable picture unreadable.
+    # A damaged EXIF block must not make a readable picture unreadable.
+    with contextlib.suppress(Exception):
         image = ImageOps.exif_transpose(image)
-    except Exception:  # noqa: BLE001, S110
-        pass
     mode = image.mode
     if mode.startswith("I;16"):
         gray = np.asarray(image, dtype=np.float64) / 65535.0
@@ -517,7 +525,7 @@ def _flatten(ink_up: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, float]:
     """Subtract the background from ``ink_up`` (ink bright); return it and the noise level."""
     # First guess: a low percentile over a window wide compared with strokes,
     # so it follows shading and gradients but not thin ink.
-    background = _coarse_filter(ink_up, cells=32, percentile=20, window=WIN1)
+    background = _coarse_filter(ink_up, cells=32, percentile=20, window=_BACKGROUND_WINDOW)
     flat = ink_up - background
     sigma = max(_robust_sigma(flat), 0.002)
     # Second guess: interpolate the background from the pixels that are not
@@ -527,7 +535,8 @@ def _flatten(ink_up: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, float]:
     valid = ~rough
     if rough.any():
         rough = flat > max(4.0 * sigma, 0.02, _otsu(flat[rough]))
-        rough = _fill_small_holes(ndi.binary_dilation(rough, iterations=2), HOLE * rough.size)
+        rough = ndi.binary_dilation(rough, iterations=2)
+        rough = _fill_small_holes(rough, _HOLE_FRACTION * rough.size)
         valid = ~rough
         if valid.sum() > 0.05 * valid.size:
             background = _masked_background(ink_up, valid, fallback=background)
@@ -540,6 +549,36 @@ def _flatten(ink_up: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, float]:
         flat = flat / np.maximum(1.0 - background, 0.05)
         sigma = max(_robust_sigma(flat[valid] if valid.any() else flat), 0.002)
     return flat.astype(np.float32), sigma
+
+
+def _add_faint_strokes(
+    flat: np.ndarray, mask: np.ndarray, threshold: float, sigma: float
+) -> np.ndarray:
+    """Add to ``mask`` the strokes too faint for the global threshold.
+
+    A digit written with less pressure than its neighbours may stay below a
+    threshold set by the darker ones. Such strokes are found at half the
+    threshold, as components that touch no stroke already found (so grid and
+    ruling lines, which cross the digits, are not added), and are cut at half
+    their own contrast, as the others are.
+    """
+    weak = flat > max(4.0 * sigma, 0.5 * threshold, 0.02)
+    labels, count = ndi.label(weak, structure=np.ones((3, 3), dtype=bool))
+    if count == 0:
+        return mask
+    touched = np.zeros(count + 1, dtype=bool)
+    touched[labels[mask]] = True
+    index = np.flatnonzero(~touched[1:]) + 1
+    if index.size == 0:
+        return mask
+    peaks = np.zeros(count + 1, dtype=np.float32)
+    peaks[index] = ndi.maximum(flat, labels, index)
+    faint = (peaks > 8.0 * sigma) & (peaks > 0.06) & ~touched
+    faint[0] = False
+    if not faint.any():
+        return mask
+    local = 0.5 * peaks[labels]
+    return mask | (faint[labels] & (flat > np.maximum(local, 0.5 * threshold)))
 
 
 def analyse_ink(gray: np.ndarray) -> InkMap:
@@ -584,8 +623,9 @@ def analyse_ink(gray: np.ndarray) -> InkMap:
     mask = flat > threshold
     if not mask.any():
         return blank
+    mask = _add_faint_strokes(flat, mask, threshold, sigma)
     level = float(np.percentile(flat[mask], 75))
-    low = min(max(3.0 * sigma, LOWF * threshold), 0.8 * threshold)
+    low = min(max(3.0 * sigma, _LOW_FRACTION * threshold), 0.8 * threshold)
     ink = np.clip((flat - low) / max(level - low, 1e-6), 0.0, 1.0).astype(np.float32)
     labels, count = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
     return InkMap(
@@ -624,8 +664,8 @@ def ink_to_mnist(
         digit fitted in 20x20 (aspect ratio kept) and its centre of mass at
         MNIST's centre; and by how many pixels strokes were thickened.
     """
-    rows = np.flatnonzero(ink.max(axis=1) > BBOX)
-    cols = np.flatnonzero(ink.max(axis=0) > BBOX)
+    rows = np.flatnonzero(ink.max(axis=1) > _BOX_LEVEL)
+    cols = np.flatnonzero(ink.max(axis=0) > _BOX_LEVEL)
     if rows.size == 0:
         return np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32), 0.0
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
@@ -641,7 +681,8 @@ def ink_to_mnist(
     target = MNIST_STROKE * longer / MNIST_BOX
     change = 0.0
     if stroke_width > 0:
-        change = float(np.clip(stroke_width, LO * target, HI * target)) - stroke_width
+        wanted = np.clip(stroke_width, _STROKE_MIN * target, _STROKE_MAX * target)
+        change = float(wanted) - stroke_width
     if abs(change) >= 1.0:
         radius = abs(change) / 2
         reach = int(np.ceil(radius))
@@ -651,8 +692,8 @@ def ink_to_mnist(
             crop = ndi.grey_dilation(np.pad(crop, reach), footprint=disk)
         else:
             crop = ndi.grey_erosion(crop, footprint=disk)
-        rows = np.flatnonzero(crop.max(axis=1) > BBOX)
-        cols = np.flatnonzero(crop.max(axis=0) > BBOX)
+        rows = np.flatnonzero(crop.max(axis=1) > _BOX_LEVEL)
+        cols = np.flatnonzero(crop.max(axis=0) > _BOX_LEVEL)
         if rows.size == 0:
             return np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32), change
         crop = crop[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
@@ -677,52 +718,93 @@ def ink_to_mnist(
     return out, change
 
 
-def _select_digit(info: InkMap) -> np.ndarray:
-    """Labels (1-based) of the components that make up the single digit in ``info``."""
-    index = np.arange(1, info.count + 1)
-    areas = ndi.sum_labels(np.ones_like(info.labels), info.labels, index)
-    objects = ndi.find_objects(info.labels)
+@dataclass(frozen=True)
+class Component:
+    """One connected piece of ink in an :class:`InkMap`.
+
+    Attributes:
+        label: Its value in ``InkMap.labels``.
+        area: Number of ink pixels.
+        box: Bounding box ``(x0, y0, x1, y1)`` in working pixels, end exclusive.
+    """
+
+    label: int
+    area: int
+    box: tuple[int, int, int, int]
+
+    @property
+    def width(self) -> int:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> int:
+        return self.box[3] - self.box[1]
+
+
+def find_components(info: InkMap) -> list[Component]:
+    """The ink components of ``info``, without ruling lines, grid lines and page edges.
+
+    A component is taken for a line, not ink, when it is thin (under 5% of the
+    image across) and spans at least 90% of the image along it.
+    """
+    if info.count == 0:
+        return []
+    areas = np.bincount(info.labels.ravel(), minlength=info.count + 1)
     height, width = info.labels.shape
-    candidates = []
-    for label, area, slices in zip(index, areas, objects):
+    found = []
+    for label, slices in enumerate(ndi.find_objects(info.labels), start=1):
+        if slices is None:
+            continue
         y0, y1 = slices[0].start, slices[0].stop
         x0, x1 = slices[1].start, slices[1].stop
-        bh, bw = y1 - y0, x1 - x0
-        # Ruling or grid lines and the paper's edge: thin, spanning the image.
-        if (bw >= 0.9 * width and bh < 0.05 * height) or (
-            bh >= 0.9 * height and bw < 0.05 * width
+        box_height, box_width = y1 - y0, x1 - x0
+        if (box_width >= 0.9 * width and box_height < 0.05 * height) or (
+            box_height >= 0.9 * height and box_width < 0.05 * width
         ):
             continue
-        candidates.append((float(area), int(label), (x0, y0, x1, y1)))
+        found.append(Component(label, int(areas[label]), (x0, y0, x1, y1)))
+    return found
+
+
+def _box_gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
+    """Chessboard gap between two boxes, 0 when they touch or overlap."""
+    return max(b[0] - a[2], a[0] - b[2], b[1] - a[3], a[1] - b[3], 0)
+
+
+def _select_digit(info: InkMap) -> list[Component]:
+    """The components that make up the single digit in ``info`` (largest first)."""
+    candidates = sorted(find_components(info), key=lambda c: c.area, reverse=True)
     if not candidates:
-        return np.zeros(0, dtype=np.int64)
-    candidates.sort(reverse=True)
-    main_area, main_label, box = candidates[0]
-    keep = [main_label]
-    x0, y0, x1, y1 = box
-    # Grow the digit with nearby pieces (broken strokes); drop specks.
-    changed = True
+        return []
+    main = candidates[0]
+    keep = [main]
+    x0, y0, x1, y1 = main.box
+    # Grow the digit with nearby pieces (broken strokes); drop specks and
+    # far-away marks.
     rest = candidates[1:]
+    changed = True
     while changed:
         changed = False
         size = max(x1 - x0, y1 - y0)
         remaining = []
-        for area, label, (bx0, by0, bx1, by1) in rest:
-            gap = max(bx0 - x1, x0 - bx1, by0 - y1, y0 - by1, 0)
-            if area >= 0.03 * main_area and gap <= 0.25 * size:
-                keep.append(label)
+        for component in rest:
+            if component.area >= 0.03 * main.area and (
+                _box_gap((x0, y0, x1, y1), component.box) <= 0.25 * size
+            ):
+                keep.append(component)
+                bx0, by0, bx1, by1 = component.box
                 x0, y0, x1, y1 = min(x0, bx0), min(y0, by0), max(x1, bx1), max(y1, by1)
                 changed = True
             else:
-                remaining.append((area, label, (bx0, by0, bx1, by1)))
+                remaining.append(component)
         rest = remaining
-    return np.asarray(keep)
+    return keep
 
 
 def digit_zone(info: InkMap, selected: np.ndarray) -> np.ndarray:
-    """Pixels belonging to the selected components, with their anti-aliased fringe.
+    """Pixels of the selected components (labels), with their anti-aliased fringe.
 
-    The fringe reaches half a stroke width beyond the binarised strokes and
+    The fringe reaches ``info.reach`` pixels beyond the binarised strokes and
     stops where another component is nearer, so a neighbour's edges, grid
     lines and specks stay out.
     """
@@ -762,9 +844,10 @@ def preprocess(source: ImageSource) -> PreprocessResult:
         raise ImageError(f"{name}: cannot process the image ({exc})") from None
     if not _has_ink(info):
         raise _blank_error(name)
-    selected = _select_digit(info)
-    if selected.size == 0:
+    components = _select_digit(info)
+    if not components:
         raise _blank_error(name)
+    selected = np.array([c.label for c in components])
     digit = np.isin(info.labels, selected)
     ys, xs = np.nonzero(digit)
     longer_side = max(ys.max() - ys.min() + 1, xs.max() - xs.min() + 1)
@@ -785,7 +868,7 @@ def preprocess(source: ImageSource) -> PreprocessResult:
         inverted=info.inverted,
         stroke_width=stroke_width / info.scale,
         thickened_by=thickened,
-        components=int(selected.size),
+        components=len(components),
     )
 
 

@@ -1,0 +1,622 @@
+"""Read a handwritten number (several digits on one line) from an image.
+
+The image goes through the same ink analysis as a single digit
+(:func:`mnist_cnn.preprocess.analyse_ink`: polarity, background flattening,
+thresholding). Then:
+
+1. Connected components of the ink are grouped into digits: pieces that
+   overlap horizontally and are stacked or small (a '5' whose top bar is
+   detached, a '4' drawn in two strokes) are merged; specks far from any
+   digit are dropped.
+2. Groups much wider than a digit (touching digits) are cut at the columns
+   with the least ink, into as many pieces as their width suggests.
+3. Each digit is normalised to 28x28 the MNIST way
+   (:func:`mnist_cnn.preprocess.ink_to_mnist`) and, in :func:`read_number`,
+   classified left to right by any callable mapping ``(N, 28, 28)`` images to
+   ``(N, 10)`` probabilities. When a classifier is given, ambiguous groups
+   (about one and a half digits wide) are cut or kept whole depending on
+   which reading the classifier is more confident about.
+
+Nothing here imports Keras.
+
+Example:
+    >>> from mnist_cnn import reading
+    >>> result = reading.read_number("year.jpg", classify)  # doctest: +SKIP
+    >>> result.text
+    '2026'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage as ndi
+
+from .errors import ImageError
+from .fileio import atomic_path
+from .preprocess import (
+    MNIST_SIZE,
+    Component,
+    ImageSource,
+    InkMap,
+    _blank_error,
+    _has_ink,
+    _source_name,
+    _stroke_width,
+    analyse_ink,
+    find_components,
+    ink_to_mnist,
+    load_image,
+)
+
+__all__ = [
+    "Classifier",
+    "DigitCrop",
+    "ReadDigit",
+    "ReadResult",
+    "read_number",
+    "save_boxes_preview",
+    "segment_digits",
+]
+
+Box = tuple[int, int, int, int]
+Classifier = Callable[[np.ndarray], np.ndarray]
+
+# Digit widths are measured against the line's digit height. MNIST digits
+# are about 0.7 as wide as tall ('1' much less, '0' and '2' up to 1).
+_MIN_DIGIT_WIDTH = 0.5
+_MAX_DIGIT_WIDTH = 0.9
+# Without a classifier, a group is cut only when it is this many typical
+# digit widths wide.
+_CUT_WIDTH = 1.45
+# Weight of the width prior against the classifier's log-probabilities when
+# choosing between readings, and the cost of each extra digit.
+_WIDE_PENALTY = 3.0
+_SHORT_PENALTY = 3.0
+_PIECE_COST = 0.8
+_SPLIT_FROM = 0.8
+
+
+@dataclass(frozen=True)
+class DigitCrop:
+    """One digit found in an image.
+
+    Attributes:
+        box: ``(x0, y0, x1, y1)`` in the input image's pixels, end exclusive.
+        image28: The digit normalised MNIST-style, float32 ``(28, 28)`` in
+            [0, 1], white on black.
+    """
+
+    box: Box
+    image28: np.ndarray
+
+
+class ReadDigit(NamedTuple):
+    """A classified digit: ``(digit, probability, box)``."""
+
+    digit: int
+    probability: float
+    box: Box
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What :func:`read_number` read.
+
+    Attributes:
+        text: The digits left to right, e.g. ``"2026"``.
+        digits: One :class:`ReadDigit` ``(digit, probability, box)`` per
+            character of ``text``, boxes in input pixels.
+        images: The 28x28 inputs the classifier saw, float32 ``(N, 28, 28)``.
+    """
+
+    text: str
+    digits: list[ReadDigit]
+    images: np.ndarray = field(repr=False)
+
+    @property
+    def probability(self) -> float:
+        """Probability that the whole number is right (product over digits)."""
+        return float(np.prod([d.probability for d in self.digits])) if self.digits else 0.0
+
+
+@dataclass
+class _Group:
+    """Components taken for one digit (or several touching ones), in working pixels."""
+
+    labels: list[int]
+    box: Box
+    area: int
+
+    @property
+    def width(self) -> int:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> int:
+        return self.box[3] - self.box[1]
+
+    def union(self, other: _Group) -> _Group:
+        return _Group(
+            self.labels + other.labels,
+            (
+                min(self.box[0], other.box[0]),
+                min(self.box[1], other.box[1]),
+                max(self.box[2], other.box[2]),
+                max(self.box[3], other.box[3]),
+            ),
+            self.area + other.area,
+        )
+
+
+@dataclass
+class _Line:
+    """The ink of one image, grouped into digit candidates."""
+
+    info: InkMap
+    groups: list[_Group]
+    height: float  # digit height, working pixels
+    digit_width: float  # typical digit width, working pixels
+
+
+def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
+    return max(0, min(a1, b1) - max(a0, b0))
+
+
+def _box_gap(a: Box, b: Box) -> int:
+    return max(b[0] - a[2], a[0] - b[2], b[1] - a[3], a[1] - b[3], 0)
+
+
+def _centre(box: Box) -> float:
+    return (box[0] + box[2]) / 2
+
+
+def _group_components(components: Sequence[Component]) -> tuple[list[_Group], float]:
+    """Merge broken strokes into digits and drop specks; return the groups and digit height."""
+    if not components:
+        return [], 0.0
+    largest = max(c.area for c in components)
+    # Specks: tiny compared with the largest piece of ink.
+    pieces = [c for c in components if c.area >= 0.02 * largest]
+    main = [c for c in pieces if c.area >= 0.2 * largest]
+    # The line's digit height: digits touching each other or broken in two
+    # keep it; small digits ('5' beside a '7') and fragments do not set it.
+    height = float(np.percentile([c.height for c in main], 80))
+    groups = [_Group([c.label], c.box, c.area) for c in sorted(pieces, key=lambda c: c.box[0])]
+
+    # Merge pieces stacked above one another, or small pieces lying over a
+    # bigger one, as long as the result stays about one digit wide.
+    while len(groups) > 1:
+        best = None
+        for i, a in enumerate(groups):
+            for j in range(i + 1, len(groups)):
+                b = groups[j]
+                horizontal = _overlap(a.box[0], a.box[2], b.box[0], b.box[2])
+                narrow = max(min(a.width, b.width), 1)
+                if horizontal < 0.5 * narrow:
+                    continue
+                vertical = _overlap(a.box[1], a.box[3], b.box[1], b.box[3])
+                small = min(a.height, b.height) < 0.6 * height
+                stacked = vertical < 0.3 * min(a.height, b.height)
+                union = max(a.box[2], b.box[2]) - min(a.box[0], b.box[0])
+                if (small or stacked) and union <= 1.1 * height:
+                    score = horizontal / narrow
+                    if best is None or score > best[0]:
+                        best = (score, i, j)
+        if best is None:
+            break
+        _, i, j = best
+        groups[i] = groups[i].union(groups.pop(j))
+
+    # Whatever is still small is a fragment or a mark: it joins a digit it
+    # almost touches, or is dropped (a dot, a smudge, a speck).
+    digits = [g for g in groups if g.height >= 0.35 * height or g.area >= 0.2 * largest]
+    for group in groups:
+        if any(group is d for d in digits):
+            continue
+        near = [
+            (k, _box_gap(group.box, d.box))
+            for k, d in enumerate(digits)
+            if _box_gap(group.box, d.box) <= 0.15 * height
+        ]
+        if near:
+            k = min(near, key=lambda item: item[1])[0]
+            merged = digits[k].union(group)
+            if merged.width <= 1.1 * height:
+                digits[k] = merged
+    digits.sort(key=lambda g: _centre(g.box))
+    return digits, height
+
+
+def _typical_width(groups: Sequence[_Group], height: float) -> float:
+    widths = [g.width for g in groups if g.width < 1.3 * height]
+    typical = float(np.median(widths)) if widths else 0.7 * height
+    return float(np.clip(typical, _MIN_DIGIT_WIDTH * height, _MAX_DIGIT_WIDTH * height))
+
+
+def _profile(group: _Group, info: InkMap) -> np.ndarray:
+    """Ink per column of a group (its strokes only), lightly smoothed."""
+    x0, y0, x1, y1 = group.box
+    strokes = np.isin(info.labels[y0:y1, x0:x1], group.labels)
+    return ndi.uniform_filter1d(strokes.sum(axis=0).astype(np.float64), size=3, mode="nearest")
+
+
+def _even_cuts(profile: np.ndarray, pieces: int) -> list[int]:
+    """Cut columns for ``pieces`` digits: the least ink near where an even split puts them.
+
+    Each cut is searched within 35% of a piece's width of its even position,
+    favouring that position a little so a long thin stroke is not cut at an end.
+    """
+    width = profile.size
+    peak = max(float(profile.max()), 1e-9)
+    cuts: list[int] = []
+    start = 0
+    for k in range(1, pieces):
+        expected = k * width / pieces
+        half = 0.35 * width / pieces
+        lo = max(start + 1, int(expected - half))
+        hi = min(width - 1, int(expected + half) + 1)
+        if hi <= lo:
+            cut = min(max(start + 1, int(expected)), width - 1)
+        else:
+            columns = np.arange(lo, hi)
+            cost = profile[lo:hi] / peak + 0.3 * np.abs(columns - expected) / max(half, 1.0)
+            cut = int(columns[int(np.argmin(cost))])
+        cuts.append(cut)
+        start = cut
+    return cuts
+
+
+def _single_cuts(profile: np.ndarray, limit: int = 3) -> list[int]:
+    """Candidate columns for cutting a group in two: the deepest valleys of its ink profile."""
+    width = profile.size
+    lo, hi = max(1, int(0.15 * width)), min(width - 1, int(np.ceil(0.85 * width)))
+    if hi <= lo:
+        return []
+    inner = profile[lo:hi]
+    left = np.concatenate([[np.inf], inner[:-1]])
+    right = np.concatenate([inner[1:], [np.inf]])
+    minima = np.flatnonzero((inner <= left) & (inner <= right)) + lo
+    chosen: list[int] = []
+    for column in sorted(minima, key=lambda c: (profile[c], abs(c - width / 2))):
+        if all(abs(column - c) >= 0.1 * width for c in chosen):
+            chosen.append(int(column))
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+@dataclass
+class _Piece:
+    """One digit: a group, or the part of a group between two cut columns."""
+
+    labels: list[int]
+    x_range: tuple[int, int]  # working columns [start, stop) it may take pixels from
+
+
+def _cut(group: _Group, info: InkMap, cuts: Sequence[int]) -> list[_Piece]:
+    """The pieces of ``group`` cut at ``cuts`` (columns relative to its box)."""
+    width = info.labels.shape[1]
+    edges = [0, *[group.box[0] + c for c in sorted(cuts)], width]
+    spans = zip(edges[:-1], edges[1:], strict=True)
+    return [_Piece(group.labels, (start, stop)) for start, stop in spans]
+
+
+def _region(group: _Group, info: InkMap) -> Box:
+    margin = int(np.ceil(info.reach)) + 2
+    height, width = info.labels.shape
+    x0, y0, x1, y1 = group.box
+    return (
+        max(0, x0 - margin),
+        max(0, y0 - margin),
+        min(width, x1 + margin),
+        min(height, y1 + margin),
+    )
+
+
+def _render(
+    info: InkMap, pieces: Sequence[_Piece], region: Box | None = None
+) -> list[tuple[DigitCrop, Box]]:
+    """Cut each piece's ink (with its fringe) out of ``info`` and normalise it to 28x28.
+
+    Only ``region`` (working pixels, default the whole image) is looked at.
+    Fringe pixels go to the nearest stroke, so a neighbour's edges stay out.
+    Returns one ``(crop, working_box)`` per piece, in the order given (an
+    empty piece gives a blank image and zero-size boxes).
+    """
+    height, width = info.labels.shape
+    x0, y0, x1, y1 = region if region is not None else (0, 0, width, height)
+    labels = info.labels[y0:y1, x0:x1]
+    owner = np.where(labels > 0, -1, 0).astype(np.int32)  # -1: ink of other digits
+    for number, piece in enumerate(pieces, start=1):
+        start, stop = piece.x_range
+        band = np.zeros(x1 - x0, dtype=bool)
+        band[max(0, start - x0) : max(0, stop - x0)] = True
+        owner[np.isin(labels, piece.labels) & band[None, :]] = number
+    distance, (iy, ix) = ndi.distance_transform_edt(owner == 0, return_indices=True)
+    nearest = np.where(distance <= info.reach, owner[iy, ix], 0)
+    nearest[owner != 0] = owner[owner != 0]
+    ink_region = info.ink[y0:y1, x0:x1]
+    objects = ndi.find_objects(np.maximum(nearest, 0), max_label=len(pieces))
+    crops = []
+    for number, slices in enumerate(objects, start=1):
+        if slices is None or not (owner[slices] == number).any():
+            blank = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
+            crops.append((DigitCrop((0, 0, 0, 0), blank), (0, 0, 0, 0)))
+            continue
+        zone = nearest[slices] == number
+        strokes = owner[slices] == number
+        ink = np.where(zone, ink_region[slices], 0.0).astype(np.float32)
+        image28, _ = ink_to_mnist(ink, strokes, _stroke_width(strokes, ink))
+        ys, xs = np.nonzero(zone)
+        top, left = y0 + slices[0].start, x0 + slices[1].start
+        work_box = (
+            left + int(xs.min()),
+            top + int(ys.min()),
+            left + int(xs.max()) + 1,
+            top + int(ys.max()) + 1,
+        )
+        box = info.to_original(work_box)
+        crops.append((DigitCrop(box=box, image28=image28), work_box))
+    return crops
+
+
+def _analyse(source: ImageSource) -> _Line:
+    name = _source_name(source)
+    gray = load_image(source)
+    try:
+        info = analyse_ink(gray)
+    except (ValueError, MemoryError) as exc:
+        raise ImageError(f"{name}: cannot process the image ({exc})") from None
+    if not _has_ink(info):
+        raise _blank_error(name)
+    groups, height = _group_components(find_components(info))
+    if not groups or height < 4:
+        raise _blank_error(name)
+    return _Line(info, groups, height, _typical_width(groups, height))
+
+
+def _geometric_count(group: _Group, line: _Line) -> int:
+    """How many digits a group's width suggests: one unless clearly too wide for one."""
+    ratio = group.width / line.digit_width
+    return 1 if ratio < _CUT_WIDTH else max(2, round(ratio))
+
+
+def segment_digits(source: ImageSource) -> list[DigitCrop]:
+    """Find the digits of a handwritten number, left to right, each normalised to 28x28.
+
+    Components of the ink are merged into digits (broken strokes) and cut
+    (touching digits) by geometry alone; :func:`read_number` also asks the
+    classifier when the geometry is ambiguous.
+
+    Args:
+        source: Anything :func:`mnist_cnn.preprocess.load_image` accepts.
+
+    Returns:
+        One :class:`DigitCrop` per digit, sorted by horizontal position.
+
+    Raises:
+        ImageError: The image cannot be read or holds no ink.
+    """
+    line = _analyse(source)
+    crops = []
+    for group in line.groups:
+        count = _geometric_count(group, line)
+        cuts = _even_cuts(_profile(group, line.info), count) if count > 1 else []
+        rendered = _render(line.info, _cut(group, line.info, cuts), _region(group, line.info))
+        crops += [crop for crop, _ in rendered]
+    crops = [c for c in crops if c.box[2] > c.box[0]]
+    crops.sort(key=lambda c: _centre(c.box))
+    return crops
+
+
+def _classify(classify: Classifier, images: np.ndarray) -> np.ndarray:
+    batch = np.asarray(images, dtype=np.float32).reshape(-1, MNIST_SIZE, MNIST_SIZE)
+    probabilities = np.asarray(classify(batch), dtype=np.float64)
+    if probabilities.shape != (len(batch), 10):
+        raise ValueError(
+            f"classify must map (N, 28, 28) images to (N, 10) probabilities; "
+            f"got shape {probabilities.shape} for N={len(batch)}"
+        )
+    return probabilities
+
+
+def _reading_score(probabilities: np.ndarray, boxes: Sequence[Box], line: _Line) -> float:
+    """How plausible a reading of some ink as ``len(boxes)`` digits is (log scale).
+
+    The sum of the log-probabilities of the digits' classes, minus penalties
+    for shapes that single digits rarely have: wider than 0.95 of the line's
+    digit height (5% of MNIST digits), or shorter than 0.6 of it (what
+    cutting a digit in two often leaves), and a small cost per digit.
+    """
+    score = float(np.sum(np.log(probabilities.max(axis=1) + 1e-6)))
+    for x0, y0, x1, y1 in boxes:
+        aspect = (x1 - x0) / line.height
+        score -= _WIDE_PENALTY * max(0.0, aspect - 0.95)
+        score -= _SHORT_PENALTY * max(0.0, np.log(0.6 * line.height / max(y1 - y0, 1)))
+    return score - _PIECE_COST * (len(boxes) - 1)
+
+
+class _Batch:
+    """Collects 28x28 crops, classifies them in one call, and hands back their rows."""
+
+    def __init__(self) -> None:
+        self.crops: list[DigitCrop] = []
+
+    def add(self, rendered: Sequence[tuple[DigitCrop, Box]]) -> tuple[slice, list[Box]]:
+        start = len(self.crops)
+        self.crops += [crop for crop, _ in rendered]
+        return slice(start, len(self.crops)), [box for _, box in rendered]
+
+    def run(self, classify: Classifier) -> np.ndarray:
+        if not self.crops:
+            return np.zeros((0, 10))
+        return _classify(classify, np.stack([c.image28 for c in self.crops]))
+
+
+def _merge_by_reading(line: _Line, classify: Classifier) -> list[_Group]:
+    """Merge neighbouring groups that read better as one digit (a broken '0', say)."""
+    info, groups = line.info, line.groups
+    pairs = []
+    for i in range(len(groups) - 1):
+        a, b = groups[i], groups[i + 1]
+        union = a.union(b)
+        if union.width > 1.2 * line.digit_width:
+            continue
+        overlapping = _overlap(a.box[0], a.box[2], b.box[0], b.box[2]) > 0
+        if overlapping or b.box[0] - a.box[2] <= 0.1 * line.height:
+            pairs.append(i)
+    if not pairs:
+        return groups
+    batch = _Batch()
+    slots = {}
+    for i in pairs:
+        a, b = groups[i], groups[i + 1]
+        union = a.union(b)
+        slots[i] = (
+            batch.add(_render(info, _cut(a, info, []), _region(a, info))),
+            batch.add(_render(info, _cut(b, info, []), _region(b, info))),
+            batch.add(_render(info, _cut(union, info, []), _region(union, info))),
+        )
+    probabilities = batch.run(classify)
+    merged: list[_Group] = []
+    i = 0
+    while i < len(groups):
+        if i in slots:
+            (sa, boxes_a), (sb, boxes_b), (su, boxes_u) = slots[i]
+            apart = _reading_score(
+                np.concatenate([probabilities[sa], probabilities[sb]]), boxes_a + boxes_b, line
+            )
+            together = _reading_score(probabilities[su], boxes_u, line)
+            if together > apart:
+                merged.append(groups[i].union(groups[i + 1]))
+                i += 2
+                continue
+        merged.append(groups[i])
+        i += 1
+    return merged
+
+
+def read_number(source: ImageSource, classify: Classifier) -> ReadResult:
+    """Read a handwritten number: segment its digits and classify them left to right.
+
+    Segmentation is as in :func:`segment_digits`, except that where the
+    geometry is ambiguous (neighbours that might be one broken digit, a
+    group that might be one wide digit or two touching ones) every reading
+    is classified and the most plausible one is kept: the classifier's
+    confidence, weighed against how far the digits' widths are from the
+    line's typical width.
+
+    Args:
+        source: Anything :func:`mnist_cnn.preprocess.load_image` accepts, e.g. a
+            photo of "2026" written on paper.
+        classify: Maps float32 ``(N, 28, 28)`` images in [0, 1] to ``(N, 10)``
+            class probabilities (e.g. a Keras model's ``predict``).
+
+    Returns:
+        A :class:`ReadResult` with the number as text and each digit's
+        probability and box.
+
+    Raises:
+        ImageError: The image cannot be read or holds no digit.
+        ValueError: ``classify`` returned probabilities of the wrong shape.
+    """
+    line = _analyse(source)
+    info = line.info
+    groups = _merge_by_reading(line, classify)
+
+    # Readings of each group: whole; cut in two at each deep valley of its ink
+    # profile; and as many digits as its width suggests, give or take one.
+    batch = _Batch()
+    readings: list[list[tuple[slice, list[Box]]]] = []
+    for group in groups:
+        region = _region(group, info)
+        profile = _profile(group, info)
+        options: list[list[int]] = [[]]
+        if group.width >= _SPLIT_FROM * line.height:
+            options += [[cut] for cut in _single_cuts(profile)]
+            count = max(2, round(group.width / line.digit_width))
+            options += [_even_cuts(profile, n) for n in (count - 1, count, count + 1) if n >= 2]
+        group_readings = []
+        for cuts in options:
+            rendered = _render(info, _cut(group, info, cuts), region)
+            if all(box[2] > box[0] for _, box in rendered):
+                group_readings.append(batch.add(rendered))
+        readings.append(group_readings)
+    probabilities = batch.run(classify)
+
+    chosen: list[tuple[DigitCrop, np.ndarray]] = []
+    for group_readings in readings:
+        if not group_readings:
+            continue
+        rows, _ = max(
+            group_readings,
+            key=lambda reading: _reading_score(probabilities[reading[0]], reading[1], line),
+        )
+        chosen += list(zip(batch.crops[rows], probabilities[rows], strict=True))
+    if not chosen:
+        raise _blank_error(_source_name(source))
+    chosen.sort(key=lambda item: _centre(item[0].box))
+    digits = [ReadDigit(int(np.argmax(p)), float(np.max(p)), crop.box) for crop, p in chosen]
+    return ReadResult(
+        text="".join(str(d.digit) for d in digits),
+        digits=digits,
+        images=np.stack([crop.image28 for crop, _ in chosen]).astype(np.float32),
+    )
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # Pillow without FreeType: fixed-size bitmap font
+        return ImageFont.load_default()
+
+
+def save_boxes_preview(
+    source: ImageSource, result: ReadResult, path: str | os.PathLike[str]
+) -> Path:
+    """Draw each digit's box and reading on the image and save it as PNG (atomically).
+
+    Args:
+        source: The image that was read (anything ``load_image`` accepts).
+        result: What :func:`read_number` returned for it.
+        path: Where to write the PNG.
+
+    Returns:
+        The path written.
+    """
+    gray = load_image(source)
+    image = Image.fromarray((gray * 255 + 0.5).astype(np.uint8), mode="L").convert("RGB")
+    # Keep the preview a sensible size, whatever the photo's resolution.
+    factor = min(1.0, 1600 / max(image.size))
+    if factor < 1.0:
+        image = image.resize(
+            (max(1, round(image.width * factor)), max(1, round(image.height * factor))),
+            Image.LANCZOS,
+        )
+    draw = ImageDraw.Draw(image)
+    line = max(1, round(max(image.size) / 400))
+    font_size = max(10, min(48, round(0.12 * image.height)))
+    font = _font(font_size)
+    for digit, probability, box in result.digits:
+        x0, y0, x1, y1 = (round(v * factor) for v in box)
+        colour = (
+            (0, 160, 0)
+            if probability >= 0.9
+            else (230, 140, 0)
+            if probability >= 0.6
+            else (220, 0, 0)
+        )
+        draw.rectangle([x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)], outline=colour, width=line)
+        label = f"{digit} {probability:.0%}"
+        text_y = max(0, y0 - font_size - 2 * line)
+        draw.text((x0, text_y), label, fill=colour, font=font)
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
+    return Path(path)

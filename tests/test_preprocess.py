@@ -1,0 +1,335 @@
+"""The MNIST-style normalisation of real images (mnist_cnn.preprocess).
+
+Hard inputs are built from MNIST test digits: the preprocessed 28x28 must stay
+close to the original digit (correlation), and the classifier must give the
+same answer on it as on the original for at least 97% of a sample.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage as ndi
+
+from mnist_cnn import preprocess
+from mnist_cnn.errors import ImageError
+
+SAMPLE = 120  # digits per variant for the agreement check
+
+
+def _upscale(digit: np.ndarray, size: int) -> np.ndarray:
+    """A 28x28 uint8 MNIST digit as ink in [0, 1] at ``size`` x ``size`` (bicubic)."""
+    image = Image.fromarray(digit).resize((size, size), Image.BICUBIC)
+    return np.clip(np.asarray(image, dtype=np.float32) / 255.0, 0.0, 1.0)
+
+
+def _on_paper(ink: np.ndarray, paper: np.ndarray, ink_level: float = 0.1) -> np.ndarray:
+    """Dark ink (level ``ink_level``) laid over ``paper`` (gray, 1 = white)."""
+    return paper * (1.0 - ink) + ink_level * ink
+
+
+def _place(ink: np.ndarray, shape: tuple[int, int], top: int, left: int) -> np.ndarray:
+    canvas = np.zeros(shape, np.float32)
+    canvas[top : top + ink.shape[0], left : left + ink.shape[1]] = ink
+    return canvas
+
+
+def _u8(gray: np.ndarray) -> np.ndarray:
+    return (np.clip(gray, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+
+# Each variant maps (uint8 28x28 MNIST digit, rng) to an image source.
+def inverted(d, rng):
+    return 255 - d
+
+
+def scaled_300(d, rng):
+    ink = _place(_upscale(d, 220), (300, 300), 40, 40)
+    return _u8(_on_paper(ink, np.full((300, 300), 0.92, np.float32)))
+
+
+def off_centre(d, rng):
+    ink = _place(_upscale(d, 90), (260, 320), 150, 210)
+    return _u8(_on_paper(ink, np.full((260, 320), 0.88, np.float32)))
+
+
+def gradient(d, rng):
+    yy, xx = np.mgrid[0:240, 0:240].astype(np.float32)
+    paper = 0.45 + 0.5 * (xx + yy) / (2 * 239)  # dim corner to bright corner
+    ink = _place(_upscale(d, 160), (240, 240), 40, 40)
+    return _u8(_on_paper(ink, paper, ink_level=0.05))
+
+
+def grid(d, rng):
+    paper = np.full((240, 240), 0.95, np.float32)
+    paper[::16, :] = 0.72  # squared paper, 16 px squares
+    paper[:, ::16] = 0.72
+    ink = _place(_upscale(d, 160), (240, 240), 40, 40)
+    return _u8(_on_paper(ink, paper))
+
+
+def salt(d, rng):
+    image = _on_paper(_place(_upscale(d, 140), (200, 200), 30, 30), np.full((200, 200), 0.9))
+    flips = rng.random(image.shape)
+    image[flips < 0.01] = 0.0  # pepper: dark like ink
+    image[flips > 0.99] = 1.0
+    return _u8(image)
+
+
+def thick(d, rng):
+    ink = ndi.grey_dilation(_upscale(d, 140), footprint=np.ones((9, 9), bool))
+    return _u8(_on_paper(_place(ink, (200, 200), 30, 30), np.full((200, 200), 0.9)))
+
+
+def thin(d, rng):
+    ink = _upscale(d, 280)
+    ink = ndi.grey_erosion(ink, footprint=np.ones((7, 7), bool))
+    return _u8(_on_paper(_place(ink, (340, 340), 30, 30), np.full((340, 340), 0.9)))
+
+
+def rgb_jpeg(d, rng):
+    ink = _place(_upscale(d, 150), (200, 200), 25, 25)
+    paper = np.stack([np.full((200, 200), c, np.float32) for c in (0.93, 0.9, 0.82)], -1)
+    blue_pen = np.array([0.1, 0.15, 0.55], np.float32)
+    rgb = paper * (1.0 - ink[..., None]) + blue_pen * ink[..., None]
+    buffer = io.BytesIO()
+    Image.fromarray(_u8(rgb), mode="RGB").save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def rgba(d, rng):
+    # A canvas drawing: black strokes whose coverage is in alpha, transparent background.
+    ink = _place(_upscale(d, 140), (180, 180), 20, 20)
+    pixels = np.zeros((180, 180, 4), np.uint8)
+    pixels[..., 3] = _u8(ink)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode="RGBA").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+VARIANTS = [inverted, scaled_300, off_centre, gradient, grid, salt, thick, thin, rgb_jpeg, rgba]
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a = np.asarray(a, np.float64).ravel()
+    b = np.asarray(b, np.float64).ravel()
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+@pytest.fixture(scope="module")
+def sample(mnist_test):
+    x, y = mnist_test
+    rng = np.random.default_rng(7)
+    index = rng.choice(len(x), SAMPLE, replace=False)
+    return x[index], y[index]
+
+
+def test_an_mnist_digit_comes_back_almost_unchanged(mnist_test):
+    x, _ = mnist_test
+    scores = [_correlation(preprocess.to_mnist(x[i]), x[i] / 255.0) for i in range(50)]
+    assert np.median(scores) > 0.9
+    assert min(scores) > 0.6
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.__name__)
+def test_hard_inputs_come_out_like_the_original(variant, sample, classify):
+    x, _ = sample
+    rng = np.random.default_rng(0)
+    processed = np.stack([preprocess.to_mnist(variant(d, rng)) for d in x])
+    assert processed.shape == (SAMPLE, 28, 28)
+    assert processed.dtype == np.float32
+    assert processed.min() >= 0.0 and processed.max() <= 1.0
+
+    scores = np.array([_correlation(p, d / 255.0) for p, d in zip(processed, x, strict=True)])
+    assert np.median(scores) > 0.75, f"median correlation {np.median(scores):.3f}"
+
+    original = classify(x.astype(np.float32) / 255.0).argmax(axis=1)
+    seen = classify(processed).argmax(axis=1)
+    agreement = float(np.mean(original == seen))
+    assert agreement >= 0.97, f"{variant.__name__}: agreement {agreement:.3f}"
+
+
+def test_a_digit_touching_the_border_keeps_its_polarity(mnist_test):
+    x, _ = mnist_test
+    digit = x[0]  # a 7
+    rows = np.flatnonzero(digit.max(axis=1) > 0)
+    cols = np.flatnonzero(digit.max(axis=0) > 0)
+    tight = 255 - digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]  # ink on the edges
+    result = preprocess.preprocess(tight)
+    assert result.inverted  # dark on light was recognised
+    assert _correlation(result.image28, digit / 255.0) > 0.7
+
+
+def test_a_bold_digit_filling_the_picture_keeps_its_polarity(mnist_test):
+    x, _ = mnist_test
+    bold = ndi.grey_dilation(_upscale(x[3], 84), footprint=np.ones((9, 9), bool))
+    result = preprocess.preprocess(_u8(1.0 - bold))
+    assert result.inverted
+
+
+def test_specks_far_from_the_digit_are_dropped(mnist_test):
+    x, _ = mnist_test
+    image = np.full((200, 200), 0.9, np.float32)
+    image = _on_paper(_place(_upscale(x[1], 120), (200, 200), 40, 40), image)
+    image[5:8, 5:8] = 0.1  # specks in the corners
+    image[190:193, 190:193] = 0.1
+    result = preprocess.preprocess(_u8(image))
+    clean = preprocess.preprocess(
+        _u8(
+            _on_paper(
+                _place(_upscale(x[1], 120), (200, 200), 40, 40),
+                np.full((200, 200), 0.9, np.float32),
+            )
+        )
+    )
+    assert _correlation(result.image28, clean.image28) > 0.95
+
+
+def test_output_is_mnist_shaped(mnist_test):
+    x, _ = mnist_test
+    out = preprocess.to_mnist(scaled_300(x[5], None))
+    rows = np.flatnonzero(out.max(axis=1) > 0.1)
+    cols = np.flatnonzero(out.max(axis=0) > 0.1)
+    assert max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) <= 21  # fits 20x20 (+AA)
+    cy, cx = ndi.center_of_mass(out)
+    assert abs(cy - 14) <= 1.0 and abs(cx - 14) <= 1.0
+    assert out.max() == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP"])
+def test_every_common_format_reads(fmt, mnist_test, tmp_path):
+    x, _ = mnist_test
+    path = tmp_path / f"digit.{fmt.lower()}"
+    Image.fromarray(scaled_300(x[2], None)).save(path, format=fmt)
+    assert _correlation(preprocess.to_mnist(path), x[2] / 255.0) > 0.75
+
+
+def test_palette_16bit_and_exif_rotated(mnist_test, tmp_path):
+    x, _ = mnist_test
+    gray = scaled_300(x[4], None)
+    reference = preprocess.to_mnist(gray)
+
+    Image.fromarray(gray).convert("P").save(tmp_path / "p.png")
+    assert _correlation(preprocess.to_mnist(tmp_path / "p.png"), reference) > 0.95
+
+    Image.fromarray(gray.astype(np.uint16) * 257).save(tmp_path / "16.png")
+    with Image.open(tmp_path / "16.png") as image:
+        assert image.mode.startswith("I")
+    assert _correlation(preprocess.to_mnist(tmp_path / "16.png"), reference) > 0.95
+
+    # A phone stores the sensor's pixels rotated and says so in EXIF (6: rotate 90 CW).
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.rot90(gray, 1).copy()).save(tmp_path / "rot.jpg", exif=exif, quality=95)
+    assert _correlation(preprocess.to_mnist(tmp_path / "rot.jpg"), reference) > 0.9
+
+
+def test_numpy_canvas_drawings(mnist_test):
+    x, _ = mnist_test
+    ink = _upscale(x[6], 280)
+    white_on_black_float = ink
+    rgba_canvas = np.zeros((280, 280, 4), np.uint8)
+    rgba_canvas[..., 3] = _u8(ink)
+    for canvas in (white_on_black_float, rgba_canvas):
+        assert _correlation(preprocess.to_mnist(canvas), x[6] / 255.0) > 0.75
+
+
+def test_raw_mode_only_scales(mnist_test, tmp_path):
+    x, _ = mnist_test
+    path = tmp_path / "d.png"
+    Image.fromarray(x[0]).save(path)
+    raw = preprocess.to_mnist(path, assume_mnist=True)
+    np.testing.assert_allclose(raw, x[0] / 255.0, atol=1e-6)
+    Image.fromarray(scaled_300(x[0], None)).save(tmp_path / "big.png")
+    with pytest.raises(ImageError, match="28x28"):
+        preprocess.to_mnist(tmp_path / "big.png", assume_mnist=True)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    body = kind + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares an 8-bit grayscale image of the given size, with a token of data.
+
+    A real 50,000 x 50,000 PNG of one colour compresses to a few megabytes; its
+    header is all a reader needs to see to refuse it.
+    """
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(b"\x00" * 4096))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def test_not_an_image(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("this is not a picture")
+    with pytest.raises(ImageError, match="notes.png.*not an image"):
+        preprocess.to_mnist(path)
+
+
+def test_truncated_file(tmp_path, mnist_test):
+    x, _ = mnist_test
+    buffer = io.BytesIO()
+    Image.fromarray(scaled_300(x[0], None)).save(buffer, format="PNG")
+    path = tmp_path / "cut.png"
+    path.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    with pytest.raises(ImageError, match="cut.png.*truncated"):
+        preprocess.to_mnist(path)
+
+
+def test_zero_by_zero(tmp_path):
+    path = tmp_path / "empty.png"
+    path.write_bytes(_png_header(0, 0))
+    with pytest.raises(ImageError, match="empty.png"):
+        preprocess.to_mnist(path)
+    with pytest.raises(ImageError, match="empty"):
+        preprocess.to_mnist(np.zeros((0, 0), np.uint8))
+
+
+def test_blank_page(tmp_path):
+    rng = np.random.default_rng(0)
+    paper = np.clip(0.9 + 0.01 * rng.standard_normal((300, 400)), 0, 1)
+    path = tmp_path / "blank.jpg"
+    Image.fromarray(_u8(paper)).save(path)
+    with pytest.raises(ImageError, match="blank.jpg.*no digit"):
+        preprocess.to_mnist(path)
+    with pytest.raises(ImageError, match="no digit"):
+        preprocess.to_mnist(np.full((50, 50), 255, np.uint8))
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path):
+    # 50,000 x 50,000 pixels declared; refused from the header alone.
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_png_header(50_000, 50_000))
+    with pytest.raises(ImageError, match="bomb.png.*too large"):
+        preprocess.to_mnist(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ImageError, match="no such file"):
+        preprocess.to_mnist(tmp_path / "nope.png")
+
+
+def test_preview_is_written(tmp_path, mnist_test):
+    x, _ = mnist_test
+    gray = scaled_300(x[0], None) / 255.0
+    out = preprocess.save_preview(
+        [("a: 7", gray, preprocess.to_mnist(gray)), ("b: 2", x[1] / 255.0, x[1] / 255.0)],
+        tmp_path / "preview.png",
+    )
+    with Image.open(out) as image:
+        assert image.width > 300 and image.height > 2 * 168
+    assert not list(tmp_path.glob("*.tmp*"))

@@ -1,0 +1,135 @@
+"""Reading whole numbers (mnist_cnn.reading) composed from MNIST test digits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnist_cnn import reading
+from mnist_cnn.errors import ImageError
+
+NUMBERS = 80
+
+
+def _digit_ink(digit: np.ndarray, height: int) -> np.ndarray:
+    """An MNIST digit as ink in [0, 1], ``height`` px tall, cropped to its columns of ink."""
+    image = Image.fromarray(digit).resize((height, height), Image.BICUBIC)
+    ink = np.clip(np.asarray(image, dtype=np.float32) / 255.0, 0.0, 1.0)
+    cols = np.flatnonzero(ink.max(axis=0) > 0.05)
+    return ink[:, cols[0] : cols[-1] + 1]
+
+
+def compose_number(digits, rng, height=64, gap=(-0.06, 0.4)):
+    """Lay digits left to right with gaps drawn from ``gap`` (fractions of the height,
+    negative = overlap), a little vertical jitter, dark ink on grey paper."""
+    inks = [_digit_ink(d, height) for d in digits]
+    gaps = [int(round(rng.uniform(*gap) * height)) for _ in inks[1:]]
+    width = sum(i.shape[1] for i in inks) + sum(gaps) + 2 * height
+    canvas = np.zeros((2 * height, width), np.float32)
+    x = height
+    for k, ink in enumerate(inks):
+        y = height // 2 + int(rng.integers(-height // 10, height // 10 + 1))
+        region = canvas[y : y + ink.shape[0], x : x + ink.shape[1]]
+        np.maximum(region, ink, out=region)
+        x += ink.shape[1] + (gaps[k] if k < len(gaps) else 0)
+    paper = 0.9 + 0.02 * rng.standard_normal(canvas.shape)
+    gray = paper * (1.0 - canvas) + 0.1 * canvas
+    return (np.clip(gray, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def numbers(mnist_test):
+    x, y = mnist_test
+    rng = np.random.default_rng(2026)
+    cases = []
+    for _ in range(NUMBERS):
+        length = int(rng.integers(2, 9))
+        index = rng.choice(len(x), length, replace=False)
+        text = "".join(str(int(v)) for v in y[index])
+        cases.append((compose_number(x[index], rng), text))
+    return cases
+
+
+def test_whole_numbers_are_read(numbers, classify):
+    wrong = []
+    for image, text in numbers:
+        result = reading.read_number(image, classify)
+        if result.text != text:
+            wrong.append((text, result.text))
+    rate = 1 - len(wrong) / len(numbers)
+    assert rate >= 0.95, f"{rate:.1%} right; misread: {wrong}"
+
+
+def test_result_has_one_box_and_probability_per_digit(numbers, classify):
+    image, text = numbers[0]
+    result = reading.read_number(image, classify)
+    assert len(result.digits) == len(result.text) == result.images.shape[0]
+    assert result.images.shape[1:] == (28, 28)
+    lefts = [d.box[0] for d in result.digits]
+    assert lefts == sorted(lefts)
+    height, width = image.shape
+    for digit, probability, (x0, y0, x1, y1) in result.digits:
+        assert 0 <= digit <= 9 and 0.0 < probability <= 1.0
+        assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+    assert 0.0 < result.probability <= 1.0
+
+
+def test_segmentation_alone_counts_well_separated_digits(mnist_test):
+    x, _ = mnist_test
+    rng = np.random.default_rng(3)
+    image = compose_number(x[:5], rng, gap=(0.3, 0.5))
+    crops = reading.segment_digits(image)
+    assert len(crops) == 5
+    assert all(c.image28.shape == (28, 28) for c in crops)
+
+
+def test_broken_strokes_are_merged(mnist_test, classify):
+    x, y = mnist_test
+    rng = np.random.default_rng(4)
+    index = [i for i in range(200) if y[i] in (0, 8)][:2]
+    image = compose_number(x[index], rng, gap=(0.35, 0.4))
+    # Erase a horizontal band through both digits, breaking each in two pieces.
+    rows = slice(image.shape[0] // 2 - 1, image.shape[0] // 2 + 2)
+    image[rows, :] = np.maximum(image[rows, :], 225)
+    result = reading.read_number(image, classify)
+    assert len(result.text) == 2
+
+
+def test_touching_digits_are_split(mnist_test, classify):
+    x, y = mnist_test
+    rng = np.random.default_rng(5)
+    right = 0
+    for start in range(0, 60, 3):
+        index = list(range(start, start + 3))
+        image = compose_number(x[index], rng, gap=(-0.08, -0.03))
+        text = "".join(str(int(v)) for v in y[index])
+        right += reading.read_number(image, classify).text == text
+    assert right >= 16  # of 20 three-digit numbers whose digits all overlap
+
+
+def test_blank_and_unreadable_images_raise(tmp_path, classify):
+    with pytest.raises(ImageError, match="no digit"):
+        reading.read_number(np.full((100, 300), 240, np.uint8), classify)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff garbage")
+    with pytest.raises(ImageError, match="bad.jpg"):
+        reading.read_number(bad, classify)
+
+
+def test_classifier_with_wrong_output_shape_is_reported(numbers):
+    image, _ = numbers[0]
+    with pytest.raises(ValueError, match=r"\(N, 10\)"):
+        reading.read_number(image, lambda batch: np.zeros((len(batch), 3)))
+
+
+def test_boxes_preview_is_written(numbers, classify, tmp_path):
+    image, _ = numbers[1]
+    result = reading.read_number(image, classify)
+    out = reading.save_boxes_preview(image, result, tmp_path / "boxes.png")
+    with Image.open(out) as preview:
+        assert preview.mode == "RGB"
+        assert preview.size == (image.shape[1], image.shape[0])
+        pixels = np.asarray(preview)
+    coloured = (pixels.max(axis=2).astype(int) - pixels.min(axis=2)) > 80
+    assert coloured.sum() > 50  # boxes were drawn in colour
