@@ -22,6 +22,11 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# Alternative allocators (Debian: libgoogle-perftools4, libjemalloc2); variants
+# whose library is missing are skipped.
+LIBDIR = Path("/usr/lib/x86_64-linux-gnu")
+TCMALLOC = LIBDIR / "libtcmalloc_minimal.so.4"
+JEMALLOC = LIBDIR / "libjemalloc.so.2"
 
 VARIANTS = {
     "float32 (stock fit)": ({}, {}),
@@ -38,6 +43,9 @@ VARIANTS = {
         {"policy": "mixed_bfloat16", "val_batch": 1024},
         {},
     ),
+    "float32 + tcmalloc": ({}, {"LD_PRELOAD": str(TCMALLOC)}),
+    "mixed_bfloat16 + tcmalloc": ({"policy": "mixed_bfloat16"}, {"LD_PRELOAD": str(TCMALLOC)}),
+    "mixed_bfloat16 + jemalloc": ({"policy": "mixed_bfloat16"}, {"LD_PRELOAD": str(JEMALLOC)}),
 }
 
 
@@ -90,9 +98,14 @@ def main() -> None:
         print(json.dumps(worker(json.loads(args.worker), args.steps)))
         return
 
-    timings: dict[str, list[dict]] = {name: [] for name in VARIANTS}
+    variants = {
+        name: spec
+        for name, spec in VARIANTS.items()
+        if "LD_PRELOAD" not in spec[1] or Path(spec[1]["LD_PRELOAD"]).exists()
+    }
+    timings: dict[str, list[dict]] = {name: [] for name in variants}
     for _ in range(args.rounds):
-        for name, (options, env) in VARIANTS.items():
+        for name, (options, env) in variants.items():
             proc = subprocess.run(
                 [
                     sys.executable,

@@ -157,3 +157,109 @@ def test_invalid_config_is_one_line(in_tmp, capsys):
     assert cli.main(["train", "--epochs", "0"]) == 2
     assert capsys.readouterr().err.strip() == "error: epochs must be an integer >= 1, got 0"
     assert not os.path.exists("runs")
+
+
+# ------------------------------------------------------------------ real images
+
+
+@pytest.fixture
+def photo_and_bad_files(tmp_path, mnist_test):
+    """A photo-like digit (dark ink on grey paper, 300x300) and one file of every bad kind."""
+    import numpy as np
+    from PIL import Image
+
+    from test_preprocess import _png_header, scaled_300
+
+    x, y = mnist_test
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray(scaled_300(x[0], None)).convert("RGB").save(photo, quality=85)
+    bad = {
+        "text.png": b"this is not an image",
+        "bomb.png": _png_header(50_000, 50_000),
+        "zero.png": _png_header(0, 0),
+    }
+    for name, data in bad.items():
+        (tmp_path / name).write_bytes(data)
+    truncated = photo.read_bytes()
+    (tmp_path / "truncated.jpg").write_bytes(truncated[: len(truncated) // 3])
+    Image.fromarray(np.full((200, 300), 235, np.uint8)).save(tmp_path / "blank.png")
+    names = ["text.png", "bomb.png", "zero.png", "truncated.jpg", "blank.png"]
+    return photo, int(y[0]), [tmp_path / n for n in names]
+
+
+def test_predict_photo_with_every_kind_of_bad_input(
+    trained_run, photo_and_bad_files, tmp_path, capsys
+):
+    photo, label, bad = photo_and_bad_files
+    preview = tmp_path / "preview.png"
+    args = ["predict", str(trained_run.run_dir), "--json", "--preview", str(preview)]
+    code = cli.main([*args, *map(str, bad), str(photo)])
+    captured = capsys.readouterr()
+    assert code == 1
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert [line["file"] for line in lines] == [str(photo)]
+    assert lines[0]["digit"] == label
+    assert len(lines[0]["top3"]) == 3
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == len(bad)
+    for path, message in zip(bad, errors, strict=True):
+        assert path.name in message
+    assert "too large" in captured.err and "no digit" in captured.err
+    assert "Traceback" not in captured.err
+    assert preview.exists()
+
+
+def test_predict_flags_low_confidence(trained_run, photo_and_bad_files, capsys):
+    photo, _, _ = photo_and_bad_files
+    cli.main(["predict", str(trained_run.run_dir), "--min-confidence", "1.01", str(photo)])
+    assert "(uncertain)" in capsys.readouterr().out
+
+
+def test_read_a_number(trained_run, mnist_test, tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    from test_reading import compose_number
+
+    x, y = mnist_test
+    index = [3, 1, 4, 7]  # well-written test digits: 0 2 4 9
+    image = tmp_path / "number.png"
+    Image.fromarray(compose_number(x[index], np.random.default_rng(1), gap=(0.2, 0.3))).save(image)
+    bad = tmp_path / "bad.png"
+    bad.write_text("nope")
+    preview = tmp_path / "boxes.png"
+    run = str(trained_run.run_dir)
+    code = cli.main(["read", run, "--json", "--preview", str(preview), str(bad), str(image)])
+    captured = capsys.readouterr()
+    assert code == 1
+    (result,) = [json.loads(line) for line in captured.out.splitlines()]
+    assert result["text"] == "".join(str(int(v)) for v in y[index])
+    assert len(result["digits"]) == 4 and all(len(d["box"]) == 4 for d in result["digits"])
+    assert "bad.png" in captured.err and "Traceback" not in captured.err
+    assert preview.exists()
+
+
+def test_packaged_model_works_without_training(tmp_path, mnist_test):
+    """Right after install, with no runs/ anywhere, predict uses the shipped model."""
+    from PIL import Image
+
+    from test_preprocess import scaled_300
+
+    if not models.default_model_path().exists():
+        pytest.skip("no packaged model in this checkout")
+    x, y = mnist_test
+    files = []
+    for i in range(5):
+        files.append(tmp_path / f"d{i}.png")
+        Image.fromarray(scaled_300(x[i], None)).save(files[-1])
+    proc = subprocess.run(
+        [sys.executable, "-m", "mnist_cnn", "predict", "--json", *map(str, files)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "weights/default.keras" in proc.stderr
+    digits = [json.loads(line)["digit"] for line in proc.stdout.splitlines()]
+    assert digits == [int(v) for v in y[:5]]

@@ -333,3 +333,14 @@ def test_preview_is_written(tmp_path, mnist_test):
     with Image.open(out) as image:
         assert image.width > 300 and image.height > 2 * 168
     assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_two_level_canvas_without_anti_aliasing():
+    # A drawing app's canvas: pure 0/1 pixels, a thick stroke from edge to edge.
+    canvas = np.zeros((280, 280), np.uint8)
+    canvas[:, 120:160] = 255  # a '1' drawn with a 40 px brush, top to bottom
+    out = preprocess.to_mnist(canvas)
+    cols = np.flatnonzero(out.max(axis=0) > 0.5)
+    rows = np.flatnonzero(out.max(axis=1) > 0.5)
+    assert 18 <= rows.size <= 21 and 1 <= cols.size <= 6  # upright bar, 20 px tall
+    assert preprocess.to_mnist(canvas.astype(bool)).max() == pytest.approx(1.0)

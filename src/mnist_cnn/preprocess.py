@@ -481,10 +481,15 @@ def _ink_is_dark(work: np.ndarray) -> bool:
 
 
 def _otsu(values: np.ndarray) -> float:
-    """Otsu's threshold of ``values`` (1-D, finite)."""
+    """Otsu's threshold of ``values`` (1-D, finite): values above it form the upper class.
+
+    Callers pass only the pixels that already stand out from the noise, so
+    when they are all alike (a two-level drawing with no anti-aliasing) they
+    are all ink: the threshold then lies just below them.
+    """
     low, high = float(values.min()), float(values.max())
     if high - low < 1e-6:
-        return low
+        return low - 1e-6
     hist, edges = np.histogram(values, bins=256, range=(low, high))
     centres = (edges[:-1] + edges[1:]) / 2
     weight0 = np.cumsum(hist)
@@ -560,7 +565,8 @@ def _add_faint_strokes(
     threshold set by the darker ones. Such strokes are found at half the
     threshold, as components that touch no stroke already found (so grid and
     ruling lines, which cross the digits, are not added), and are cut at half
-    their own contrast, as the others are.
+    their own contrast, as the others are. Components that are mostly long
+    straight horizontal or vertical runs (pieces of grid lines) are left out.
     """
     weak = flat > max(4.0 * sigma, 0.5 * threshold, 0.02)
     labels, count = ndi.label(weak, structure=np.ones((3, 3), dtype=bool))
@@ -575,6 +581,18 @@ def _add_faint_strokes(
     peaks[index] = ndi.maximum(flat, labels, index)
     faint = (peaks > 8.0 * sigma) & (peaks > 0.06) & ~touched
     faint[0] = False
+    if not faint.any():
+        return mask
+    # Pieces of grid or ruling lines (cut off from the rest of the grid where
+    # the paper is brighter) are faint too: drop components made mostly of
+    # long straight horizontal or vertical runs.
+    length = max(15, min(flat.shape) // 8)
+    lines = ndi.binary_opening(weak, structure=np.ones((1, length), dtype=bool))
+    lines |= ndi.binary_opening(weak, structure=np.ones((length, 1), dtype=bool))
+    candidates = np.flatnonzero(faint)
+    area = ndi.sum_labels(np.ones_like(flat), labels, candidates)
+    on_lines = ndi.sum_labels(lines, labels, candidates)
+    faint[candidates[on_lines > 0.5 * area]] = False
     if not faint.any():
         return mask
     local = 0.5 * peaks[labels]
