@@ -81,6 +81,12 @@ _WIDE_PENALTY = 3.0
 _SHORT_PENALTY = 3.0
 _PIECE_COST = 0.8
 _SPLIT_FROM = 0.8
+# Penalty per typical digit width beyond _TYPICAL_SLACK of them in one digit.
+_TYPICAL_PENALTY = 0.0
+_TYPICAL_SLACK = 1.3
+# A piece away from every digit is a digit of its own from this fraction of
+# the largest piece's area.
+_OWN_DIGIT_AREA = 0.1
 
 
 @dataclass(frozen=True)
@@ -215,21 +221,37 @@ def _group_components(components: Sequence[Component]) -> tuple[list[_Group], fl
         groups[i] = groups[i].union(groups.pop(j))
 
     # Whatever is still small is a fragment or a mark: it joins a digit it
-    # almost touches, or is dropped (a dot, a smudge, a speck).
-    digits = [g for g in groups if g.height >= 0.35 * height or g.area >= 0.2 * largest]
+    # almost touches, or is dropped (a dot, a smudge, a speck). A short piece
+    # counts as a digit of its own only when it is bulky and not flat: a
+    # detached bar (the top of a '5', the foot of a '2') is flat however much
+    # ink it holds.
+    digits = [
+        g
+        for g in groups
+        if g.height >= 0.35 * height or (g.area >= 0.2 * largest and g.width < 2 * g.height)
+    ]
     for group in groups:
         if any(group is d for d in digits):
             continue
         near = [
-            (k, _box_gap(group.box, d.box))
+            (
+                k,
+                _box_gap(group.box, d.box),
+                -_overlap(group.box[0], group.box[2], d.box[0], d.box[2]),
+            )
             for k, d in enumerate(digits)
             if _box_gap(group.box, d.box) <= 0.15 * height
         ]
         if near:
-            k = min(near, key=lambda item: item[1])[0]
+            k = min(near, key=lambda item: item[1:])[0]
             merged = digits[k].union(group)
             if merged.width <= 1.1 * height:
                 digits[k] = merged
+                continue
+        if group.area >= _OWN_DIGIT_AREA * largest and group.height >= 0.2 * height:
+            # Away from every digit and not a speck: a small digit of its own
+            # (a '2' written small at the end of a number).
+            digits.append(group)
     digits.sort(key=lambda g: _centre(g.box))
     return digits, height
 
@@ -439,6 +461,7 @@ def _reading_score(probabilities: np.ndarray, boxes: Sequence[Box], line: _Line)
     for x0, y0, x1, y1 in boxes:
         aspect = (x1 - x0) / line.height
         score -= _WIDE_PENALTY * max(0.0, aspect - 0.95)
+        score -= _TYPICAL_PENALTY * max(0.0, (x1 - x0) / line.digit_width - _TYPICAL_SLACK)
         score -= _SHORT_PENALTY * max(0.0, np.log(0.6 * line.height / max(y1 - y0, 1)))
     return score - _PIECE_COST * (len(boxes) - 1)
 
