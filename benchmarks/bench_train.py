@@ -150,9 +150,10 @@ def worker_flops() -> dict:
         with tf.GradientTape() as tape:
             tape.watch(x)
             y = tf.nn.conv2d(x, w, 1, "VALID")
-            loss = tf.reduce_sum(y)
+            # The loss must need y's values, or the forward conv is pruned.
+            loss = tf.reduce_sum(tf.square(y))
         gx, gw = tape.gradient(loss, [x, w])
-        return tf.reduce_sum(gx) + tf.reduce_sum(gw)
+        return loss + tf.reduce_sum(gx) + tf.reduce_sum(gw)
 
     conv_fwd = CONV2 * 128 / best_of(lambda: fwd().numpy(), 10) / 1e9
     conv_train = 3 * CONV2 * 128 / best_of(lambda: fwd_bwd().numpy(), 10) / 1e9
@@ -167,9 +168,11 @@ def worker_flops() -> dict:
         with tf.GradientTape() as tape:
             tape.watch(xb)
             y = tf.nn.conv2d(xb, wb, 1, "VALID")
-            loss = tf.reduce_sum(tf.cast(y, tf.float32))
+            loss = tf.reduce_sum(tf.square(tf.cast(y, tf.float32)))
         gx, gw = tape.gradient(loss, [xb, wb])
-        return tf.reduce_sum(tf.cast(gx, tf.float32)) + tf.reduce_sum(tf.cast(gw, tf.float32))
+        return (
+            loss + tf.reduce_sum(tf.cast(gx, tf.float32)) + tf.reduce_sum(tf.cast(gw, tf.float32))
+        )
 
     try:
         conv_train_bf16 = 3 * CONV2 * 128 / best_of(lambda: fwd_bwd_bf16().numpy(), 10) / 1e9

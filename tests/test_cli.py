@@ -236,7 +236,7 @@ def test_read_a_number(trained_run, mnist_test, tmp_path, capsys):
     assert result["text"] == "".join(str(int(v)) for v in y[index])
     assert len(result["digits"]) == 4 and all(len(d["box"]) == 4 for d in result["digits"])
     assert "bad.png" in captured.err and "Traceback" not in captured.err
-    assert preview.exists()
+    assert (tmp_path / "boxes-2.png").exists()  # one preview per input, numbered
 
 
 def test_packaged_model_works_without_training(tmp_path, mnist_test):

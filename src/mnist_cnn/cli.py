@@ -74,6 +74,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         test_limit=args.test_limit,
         data_dir=args.data_dir,
         out_dir=args.out,
+        steps_per_execution=args.steps_per_execution,
     )
     result = train(config, verbose=args.verbose)
     m = result.metrics
@@ -341,6 +342,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto: bfloat16 arithmetic on CPUs with AVX512-BF16/AMX, else float32",
     )
     p.add_argument("--augment", action="store_true", help="augment for real handwriting")
+    p.add_argument(
+        "--steps-per-execution",
+        type=int,
+        default=defaults.steps_per_execution,
+        metavar="N",
+        help="training steps per compiled call (0: auto, 25 under TensorFlow)",
+    )
     p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     p.add_argument(
         "--schedule",
