@@ -77,3 +77,16 @@ def test_readme_env_and_samples_run(tmp_path, monkeypatch, capsys):
         assert cli.main(shlex.split(command)[1:]) == 0
     assert (tmp_path / "samples.png").exists()
     assert "labels: 5 0 4 1 9 2 1 3 1" in capsys.readouterr().out
+
+
+def test_readme_example_images_read_as_documented(tmp_path, monkeypatch, capsys):
+    """The README's predict and read examples, on docs/examples/, with the packaged model."""
+    monkeypatch.chdir(tmp_path)  # no runs/latest here: the packaged model is used
+    examples = REPO / "docs" / "examples"
+    assert "docs/examples/year.jpg: 2026" in README
+    photos = [str(examples / "seven.jpg"), str(examples / "three.jpg")]
+    assert cli.main(["predict", "--json", *photos]) == 0
+    digits = [line.split('"digit": ')[1][0] for line in capsys.readouterr().out.splitlines()]
+    assert digits == ["7", "3"]
+    assert cli.main(["read", str(examples / "year.jpg")]) == 0
+    assert capsys.readouterr().out.split(": ")[1].split()[0] == "2026"
