@@ -112,7 +112,28 @@ def rgba(d, rng):
     return buffer.getvalue()
 
 
-VARIANTS = [inverted, scaled_300, off_centre, gradient, grid, salt, thick, thin, rgb_jpeg, rgba]
+def on_desk(d, rng):
+    # A phone photo that shows the dark table along two edges of the page.
+    paper = np.full((320, 320), 0.86, np.float32)
+    image = _on_paper(_place(_upscale(d, 170), (320, 320), 60, 90), paper)
+    image[:, :50] = 0.18
+    image[275:, :] = 0.22
+    return _u8(image)
+
+
+VARIANTS = [
+    inverted,
+    scaled_300,
+    off_centre,
+    gradient,
+    grid,
+    salt,
+    thick,
+    thin,
+    rgb_jpeg,
+    rgba,
+    on_desk,
+]
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:

@@ -480,6 +480,49 @@ def _ink_is_dark(work: np.ndarray) -> bool:
     return bool(dark > light)
 
 
+def _mask_outside_paper(work: np.ndarray) -> np.ndarray:
+    """Paint what lies around the page (a dark desk, a shadowed margin) in the paper's tone.
+
+    A phone photo of a page often shows the table beside it. Next to the
+    paper it contrasts like ink, and its edge would be taken for a stroke.
+    At a coarse scale, where strokes vanish, the paper is the largest bright
+    region; when the rest is much darker (under 45 % of the paper's
+    brightness, darker than shadows usually make it) and covers at least 15 %
+    of the picture's rim, everything outside the paper (its holes filled, so
+    the writing stays inside) takes the paper's median brightness.
+    """
+    height, width = work.shape
+    step = max(1.0, min(height, width) / 48)
+    small = _resize(work, (max(1, round(width / step)), max(1, round(height / step))), Image.BOX)
+    threshold = _otsu(small.ravel())
+    bright = small > threshold
+    if not bright.any() or bright.all():
+        return work
+    # A shadow dims the paper by a factor; a desk or a dark margin is another
+    # material, far darker than the paper.
+    if float(small[~bright].mean()) > 0.45 * float(small[bright].mean()):
+        return work
+    # A desk runs along an edge; writing that touches the edge only meets it
+    # here and there.
+    rim = np.concatenate([~bright[0], ~bright[-1], ~bright[1:-1, 0], ~bright[1:-1, -1]])
+    if rim.mean() < 0.15:
+        return work
+    labels, count = ndi.label(bright)
+    areas = np.bincount(labels.ravel())[1:]
+    paper = ndi.binary_fill_holes(labels == 1 + int(np.argmax(areas)))
+    outside = ~ndi.binary_erosion(paper, iterations=1, border_value=1)
+    if not 0.03 <= outside.mean() <= 0.8:
+        return work
+    level = float(np.median(small[paper & bright]))
+    full = (
+        np.asarray(
+            Image.fromarray(outside.astype(np.uint8) * 255).resize((width, height), Image.NEAREST)
+        )
+        > 0
+    )
+    return np.where(full, np.float32(level), work).astype(np.float32)
+
+
 def _otsu(values: np.ndarray) -> float:
     """Otsu's threshold of ``values`` (1-D, finite): values above it form the upper class.
 
@@ -612,6 +655,8 @@ def analyse_ink(gray: np.ndarray) -> InkMap:
     gray = np.asarray(gray, dtype=np.float32)
     work, scale = _to_working_scale(gray)
     dark_ink = _ink_is_dark(work)
+    if dark_ink:
+        work = _mask_outside_paper(work)
     flat, sigma = _flatten(1.0 - work if dark_ink else work, dark_ink)
     # Anti-aliased edges reach about a pixel beyond the half-ink boundary,
     # more when a small input was enlarged.
