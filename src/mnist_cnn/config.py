@@ -32,7 +32,7 @@ class TrainConfig:
             Ignored when an explicit validation set is passed to ``train``.
         seed: Seeds Python, NumPy and the backend (``keras.utils.set_random_seed``).
         precision: ``"float32"``; ``"mixed_bfloat16"`` (bfloat16 arithmetic with
-            float32 weights, about 1.5x faster on CPUs with AVX512-BF16 or AMX);
+            float32 weights, 1.2-1.7x faster on CPUs with AVX512-BF16 or AMX);
             or ``"auto"``, which picks bfloat16 only on such CPUs under the
             TensorFlow backend. The saved model is float32 either way.
         augment: Train on randomly shifted, rotated, scaled, thickened/thinned
