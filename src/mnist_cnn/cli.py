@@ -146,6 +146,23 @@ def expand_inputs(patterns: Sequence[str]) -> tuple[list[Path], list[str]]:
     return unique, problems
 
 
+def _open_inputs(inputs: list[str]):
+    """``[MODEL_OR_RUN] IMAGE...``: the predictor, the image files, and the arguments
+    that matched no file (each already reported on stderr).
+
+    The predictor is ``None`` when there is no image to work on.
+    """
+    model_or_run, patterns = _split_model_and_images(inputs)
+    paths, problems = expand_inputs(patterns)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if not paths:
+        if not problems:
+            print("error: no images given", file=sys.stderr)
+        return None, paths, problems
+    return _load_predictor(model_or_run), paths, problems
+
+
 def _load_predictor(model_or_run: str | None):
     from .inference import Predictor
 
@@ -157,15 +174,9 @@ def _load_predictor(model_or_run: str | None):
 def cmd_predict(args: argparse.Namespace) -> int:
     from . import preprocess
 
-    model_or_run, patterns = _split_model_and_images(args.inputs)
-    paths, problems = expand_inputs(patterns)
-    for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
-    if not paths:
-        if not problems:
-            print("error: no images given", file=sys.stderr)
+    predictor, paths, problems = _open_inputs(args.inputs)
+    if predictor is None:
         return EXIT_ERROR
-    predictor = _load_predictor(model_or_run)
 
     good: list[tuple[Path, object, object]] = []
     failed = len(problems)
@@ -173,9 +184,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         try:
             if args.raw:
                 image28 = preprocess.to_mnist(path, assume_mnist=True)
+                original = image28
             else:
-                image28 = preprocess.to_mnist(path)
-            original = preprocess.load_image(path) if args.preview else None
+                result = preprocess.preprocess(path)
+                image28, original = result.image28, result.gray
         except ImageError as exc:
             print(f"error: {exc}", file=sys.stderr)
             failed += 1
@@ -222,15 +234,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_read(args: argparse.Namespace) -> int:
     from . import reading
 
-    model_or_run, patterns = _split_model_and_images(args.inputs)
-    paths, problems = expand_inputs(patterns)
-    for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
-    if not paths:
-        if not problems:
-            print("error: no images given", file=sys.stderr)
+    predictor, paths, problems = _open_inputs(args.inputs)
+    if predictor is None:
         return EXIT_ERROR
-    predictor = _load_predictor(model_or_run)
     failed = len(problems)
     for index, path in enumerate(paths):
         try:

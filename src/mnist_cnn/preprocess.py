@@ -57,8 +57,10 @@ __all__ = [
     "InkMap",
     "PreprocessResult",
     "analyse_ink",
+    "box_gap",
     "digit_zone",
     "find_components",
+    "find_ink",
     "ink_to_mnist",
     "load_image",
     "preprocess",
@@ -829,7 +831,7 @@ def find_components(info: InkMap) -> list[Component]:
     return found
 
 
-def _box_gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
+def box_gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
     """Chessboard gap between two boxes, 0 when they touch or overlap."""
     return max(b[0] - a[2], a[0] - b[2], b[1] - a[3], a[1] - b[3], 0)
 
@@ -852,7 +854,7 @@ def _select_digit(info: InkMap) -> list[Component]:
         remaining = []
         for component in rest:
             if component.area >= 0.03 * main.area and (
-                _box_gap((x0, y0, x1, y1), component.box) <= 0.25 * size
+                box_gap((x0, y0, x1, y1), component.box) <= 0.25 * size
             ):
                 keep.append(component)
                 bx0, by0, bx1, by1 = component.box
@@ -887,6 +889,24 @@ def _has_ink(info: InkMap) -> bool:
     return info.count > 0 and info.contrast >= 0.06 and info.contrast >= 6.0 * info.noise
 
 
+def find_ink(source: ImageSource) -> InkMap:
+    """Read an image and find its ink: :func:`load_image`, then :func:`analyse_ink`.
+
+    Raises:
+        ImageError: The image cannot be read or processed, or no ink stands
+            out from its background (a blank page).
+    """
+    name = _source_name(source)
+    gray = load_image(source)
+    try:
+        info = analyse_ink(gray)
+    except (ValueError, MemoryError) as exc:
+        raise ImageError(f"{name}: cannot process the image ({exc})") from None
+    if not _has_ink(info):
+        raise _blank_error(name)
+    return info
+
+
 def preprocess(source: ImageSource) -> PreprocessResult:
     """Find the one digit in an image and normalise it the MNIST way, keeping the details.
 
@@ -900,13 +920,8 @@ def preprocess(source: ImageSource) -> PreprocessResult:
         ImageError: The image cannot be read, or no digit is found in it.
     """
     name = _source_name(source)
-    gray = load_image(source)
-    try:
-        info = analyse_ink(gray)
-    except (ValueError, MemoryError) as exc:
-        raise ImageError(f"{name}: cannot process the image ({exc})") from None
-    if not _has_ink(info):
-        raise _blank_error(name)
+    info = find_ink(source)
+    gray = info.gray
     components = _select_digit(info)
     if not components:
         raise _blank_error(name)

@@ -38,7 +38,6 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage as ndi
 
-from .errors import ImageError
 from .fileio import atomic_path
 from .preprocess import (
     MNIST_SIZE,
@@ -46,11 +45,11 @@ from .preprocess import (
     ImageSource,
     InkMap,
     _blank_error,
-    _has_ink,
     _source_name,
     _stroke_width,
-    analyse_ink,
+    box_gap,
     find_components,
+    find_ink,
     ink_to_mnist,
     load_image,
 )
@@ -175,10 +174,6 @@ def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
     return max(0, min(a1, b1) - max(a0, b0))
 
 
-def _box_gap(a: Box, b: Box) -> int:
-    return max(b[0] - a[2], a[0] - b[2], b[1] - a[3], a[1] - b[3], 0)
-
-
 def _centre(box: Box) -> float:
     return (box[0] + box[2]) / 2
 
@@ -236,11 +231,11 @@ def _group_components(components: Sequence[Component]) -> tuple[list[_Group], fl
         near = [
             (
                 k,
-                _box_gap(group.box, d.box),
+                box_gap(group.box, d.box),
                 -_overlap(group.box[0], group.box[2], d.box[0], d.box[2]),
             )
             for k, d in enumerate(digits)
-            if _box_gap(group.box, d.box) <= 0.15 * height
+            if box_gap(group.box, d.box) <= 0.15 * height
         ]
         if near:
             k = min(near, key=lambda item: item[1:])[0]
@@ -391,13 +386,7 @@ def _render(
 
 def _analyse(source: ImageSource) -> _Line:
     name = _source_name(source)
-    gray = load_image(source)
-    try:
-        info = analyse_ink(gray)
-    except (ValueError, MemoryError) as exc:
-        raise ImageError(f"{name}: cannot process the image ({exc})") from None
-    if not _has_ink(info):
-        raise _blank_error(name)
+    info = find_ink(source)
     groups, height = _group_components(find_components(info))
     if not groups or height < 4:
         raise _blank_error(name)
