@@ -11,8 +11,11 @@ transformed and classified two ways:
 * ``naive``: what most tutorials' users do: grayscale, resize the whole image
   to 28x28, invert when the picture is mostly light, divide by 255.
 
-It also composes ``--numbers`` multi-digit numbers (2-8 digits, varied gaps,
-slight overlaps) and reads them with :func:`mnist_cnn.reading.read_number`.
+It also composes ``--numbers`` multi-digit numbers from test digits (2-8
+digits, varied gaps, slight overlaps; in samples of 200 drawn as
+``tests/test_reading.py`` draws its one) and reads them with
+:func:`mnist_cnn.reading.read_number`, with the packaged segment verifier and
+without it.
 Results go to ``benchmarks/results/handwriting-<model>.json``. These inputs
 are synthetic: they test the pipeline's invariances, not real writers.
 """
@@ -34,9 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import test_preprocess as variants_module  # noqa: E402
-from mnist_cnn import datasets, preprocess, reading  # noqa: E402
+from mnist_cnn import datasets, preprocess, reading, synthetic  # noqa: E402
 from mnist_cnn.inference import Predictor  # noqa: E402
-from test_reading import compose_number  # noqa: E402
+from mnist_cnn.verifier import Verifier  # noqa: E402
 
 
 def naive(source) -> np.ndarray:
@@ -57,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="default", help="model or run (default: packaged)")
     parser.add_argument("--per-variant", type=int, default=500)
-    parser.add_argument("--numbers", type=int, default=300)
+    parser.add_argument("--numbers", type=int, default=1000, help="in samples of 200")
     args = parser.parse_args()
 
     predictor = Predictor.load(args.model)
@@ -92,24 +95,39 @@ def main() -> None:
         report["variants"][variant.__name__] = row
         print(f"{variant.__name__:12s} {json.dumps(row)}", flush=True)
 
-    nrng = np.random.default_rng(2026)
-    right, by_length, start = 0, {}, time.perf_counter()
-    for _ in range(args.numbers):
-        length = int(nrng.integers(2, 9))
-        pick = nrng.choice(len(x), length, replace=False)
-        text = "".join(str(int(v)) for v in y[pick])
-        image = compose_number(x[pick], nrng)
-        ok = reading.read_number(image, predictor.predict_proba).text == text
-        right += ok
-        hits, total = by_length.get(length, (0, 0))
-        by_length[length] = (hits + ok, total + 1)
-    report["numbers"] = {
-        "count": args.numbers,
-        "whole_number_accuracy": right / args.numbers,
-        "by_length": {str(k): v[0] / v[1] for k, v in sorted(by_length.items())},
-        "seconds_per_number": (time.perf_counter() - start) / args.numbers,
-    }
-    print("numbers", json.dumps(report["numbers"]), flush=True)
+    # Whole numbers: --numbers of them, in samples of 200 drawn like the
+    # test's (the first sample is the test's own), read with and without the
+    # segment verifier on the same images.
+    verify = Verifier.load()
+    cases = []
+    for sample in range(max(1, args.numbers // 200)):
+        nrng = np.random.default_rng(2026 + sample)
+        for _ in range(200):
+            length = int(nrng.integers(2, 9))
+            pick = nrng.choice(len(x), length, replace=False)
+            text = "".join(str(int(v)) for v in y[pick])
+            cases.append((sample, synthetic.compose_number(x[pick], nrng).image, text))
+    report["numbers"] = {"count": len(cases), "samples_of": 200}
+    for name, verifier in (("with_verifier", verify), ("without_verifier", None)):
+        hits = {}
+        start = time.perf_counter()
+        for sample, image, text in cases:
+            ok = reading.read_number(image, predictor.predict_proba, verifier).text == text
+            hits.setdefault(sample, []).append(ok)
+            hits.setdefault(f"length {len(text)}", []).append(ok)
+        per_sample = [float(np.mean(v)) for k, v in hits.items() if isinstance(k, int)]
+        everything = [ok for k, v in hits.items() if isinstance(k, int) for ok in v]
+        report["numbers"][name] = {
+            "whole_number_accuracy": float(np.mean(everything)),
+            "per_sample": per_sample,
+            "by_length": {
+                k.split()[1]: float(np.mean(v))
+                for k, v in sorted(hits.items(), key=str)
+                if isinstance(k, str)
+            },
+            "seconds_per_number": (time.perf_counter() - start) / len(cases),
+        }
+        print(name, json.dumps(report["numbers"][name]), flush=True)
     name = "default" if args.model == "default" else Path(args.model).name
     out = ROOT / "benchmarks" / "results" / f"handwriting-{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -66,6 +66,14 @@ def classify(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def verify():
+    """The packaged segment verifier (mnist_cnn.verifier.Verifier)."""
+    from mnist_cnn.verifier import Verifier
+
+    return Verifier.load()
+
+
+@pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
     """One real training run on 6,000 MNIST images (2 epochs), saved as a run.
 

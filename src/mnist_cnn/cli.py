@@ -237,10 +237,15 @@ def cmd_read(args: argparse.Namespace) -> int:
     predictor, paths, problems = _open_inputs(args.inputs)
     if predictor is None:
         return EXIT_ERROR
+    verify = None
+    if not args.no_verifier:
+        from .verifier import Verifier
+
+        verify = Verifier.load()
     failed = len(problems)
     for index, path in enumerate(paths):
         try:
-            result = reading.read_number(path, predictor.predict_proba)
+            result = reading.read_number(path, predictor.predict_proba, verify)
         except ImageError as exc:
             print(f"error: {exc}", file=sys.stderr)
             failed += 1
@@ -418,6 +423,13 @@ def build_parser() -> argparse.ArgumentParser:
                 "--raw",
                 action="store_true",
                 help="images are already 28x28 MNIST-style (white on black)",
+            )
+        else:
+            p.add_argument(
+                "--no-verifier",
+                action="store_true",
+                help="split and merge digits by the classifier and geometry alone, "
+                "without the packaged segment verifier",
             )
         p.set_defaults(func=func)
 

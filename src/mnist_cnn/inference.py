@@ -138,7 +138,8 @@ class Predictor:
     __call__ = predict_proba
 
 
-def _compile_forward(model):
+def _compile_forward(model, input_shape: tuple[int, ...] = (28, 28, 1)):
+    """A fast ``model(x, training=False)`` for numpy batches of ``input_shape`` images."""
     import keras
 
     backend = keras.backend.backend()
@@ -147,7 +148,7 @@ def _compile_forward(model):
 
         fn = tf.function(
             lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)],
+            input_signature=[tf.TensorSpec([None, *input_shape], tf.float32)],
         )
         return lambda x: fn(tf.constant(x)).numpy()
     if backend == "jax":

@@ -619,15 +619,9 @@ def _add_faint_strokes(
         return mask
     touched = np.zeros(count + 1, dtype=bool)
     touched[labels[mask]] = True
-    index = np.flatnonzero(~touched[1:]) + 1
-    if index.size == 0:
-        return mask
-    peaks = np.zeros(count + 1, dtype=np.float32)
-    peaks[index] = ndi.maximum(flat, labels, index)
+    peaks = ndi.maximum(flat, labels, np.arange(count + 1)).astype(np.float32)
+    peaks[0] = 0.0
     faint = (peaks > 8.0 * sigma) & (peaks > 0.06) & ~touched
-    faint[0] = False
-    if not faint.any():
-        return mask
     # Pieces of grid or ruling lines (cut off from the rest of the grid where
     # the paper is brighter) are faint too: drop components made mostly of
     # long straight horizontal or vertical runs.
@@ -635,13 +629,18 @@ def _add_faint_strokes(
     lines = ndi.binary_opening(weak, structure=np.ones((1, length), dtype=bool))
     lines |= ndi.binary_opening(weak, structure=np.ones((length, 1), dtype=bool))
     candidates = np.flatnonzero(faint)
-    area = ndi.sum_labels(np.ones_like(flat), labels, candidates)
-    on_lines = ndi.sum_labels(lines, labels, candidates)
-    faint[candidates[on_lines > 0.5 * area]] = False
-    if not faint.any():
-        return mask
-    local = 0.5 * peaks[labels]
-    return mask | (faint[labels] & (flat > np.maximum(local, 0.5 * threshold)))
+    if candidates.size:
+        area = ndi.sum_labels(np.ones_like(flat), labels, candidates)
+        on_lines = ndi.sum_labels(lines, labels, candidates)
+        faint[candidates[on_lines > 0.5 * area]] = False
+    local = np.maximum(0.5 * peaks[labels], 0.5 * threshold)
+    added = faint[labels] & (flat > local)
+    # A digit written lighter than its neighbours may also be partly above
+    # the threshold and partly below it, in pieces: its faint strokes join
+    # at half its own peak (never ruling or grid lines crossing it).
+    if touched[1:].any():
+        added |= touched[labels] & (flat > local) & ~lines
+    return mask | added
 
 
 def analyse_ink(gray: np.ndarray) -> InkMap:

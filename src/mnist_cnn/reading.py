@@ -55,10 +55,14 @@ from .preprocess import (
 )
 
 __all__ = [
+    "WEIGHTS_WITHOUT_VERIFIER",
+    "WEIGHTS_WITH_VERIFIER",
     "Classifier",
     "DigitCrop",
     "ReadDigit",
     "ReadResult",
+    "ScoreWeights",
+    "Verifier",
     "read_number",
     "save_boxes_preview",
     "segment_digits",
@@ -66,6 +70,7 @@ __all__ = [
 
 Box = tuple[int, int, int, int]
 Classifier = Callable[[np.ndarray], np.ndarray]
+Verifier = Callable[[np.ndarray], np.ndarray]
 
 # Digit widths are measured against the line's digit height. MNIST digits
 # are about 0.7 as wide as tall ('1' much less, '0' and '2' up to 1).
@@ -76,16 +81,16 @@ _MAX_DIGIT_WIDTH = 0.9
 _CUT_WIDTH = 1.45
 # Weight of the width prior against the classifier's log-probabilities when
 # choosing between readings, and the cost of each extra digit.
-_WIDE_PENALTY = 3.0
-_SHORT_PENALTY = 3.0
-_PIECE_COST = 0.8
+# Groups this wide (in line heights) are also read as cut into pieces. The
+# verifier can tell a digit from the halves of one, so with it even narrow
+# groups (two touching '1's) are tried cut.
 _SPLIT_FROM = 0.8
-# Penalty per typical digit width beyond _TYPICAL_SLACK of them in one digit.
-_TYPICAL_PENALTY = 0.0
-_TYPICAL_SLACK = 1.3
+_SPLIT_FROM_VERIFIED = 0.4
 # A piece away from every digit is a digit of its own from this fraction of
 # the largest piece's area.
 _OWN_DIGIT_AREA = 0.1
+# The segment verifier's context view spans this many line heights.
+_CONTEXT_HEIGHTS = 1.6
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,7 @@ class _Line:
     groups: list[_Group]
     height: float  # digit height, working pixels
     digit_width: float  # typical digit width, working pixels
+    centre_y: float  # vertical centre of the line's digits, working pixels
 
 
 def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
@@ -337,15 +343,25 @@ def _region(group: _Group, info: InkMap) -> Box:
     )
 
 
+class _Rendered(NamedTuple):
+    crop: DigitCrop
+    box: Box  # working pixels
+    context: np.ndarray | None  # (28, 28) view of the piece among its neighbours
+
+
 def _render(
-    info: InkMap, pieces: Sequence[_Piece], region: Box | None = None
-) -> list[tuple[DigitCrop, Box]]:
+    info: InkMap,
+    pieces: Sequence[_Piece],
+    region: Box | None = None,
+    line: _Line | None = None,
+) -> list[_Rendered]:
     """Cut each piece's ink (with its fringe) out of ``info`` and normalise it to 28x28.
 
     Only ``region`` (working pixels, default the whole image) is looked at.
     Fringe pixels go to the nearest stroke, so a neighbour's edges stay out.
-    Returns one ``(crop, working_box)`` per piece, in the order given (an
-    empty piece gives a blank image and zero-size boxes).
+    Returns one ``(crop, working_box, context)`` per piece, in the order given
+    (an empty piece gives a blank image and zero-size boxes). With ``line``,
+    ``context`` is :func:`_context`'s view of the piece within the line.
     """
     height, width = info.labels.shape
     x0, y0, x1, y1 = region if region is not None else (0, 0, width, height)
@@ -365,7 +381,8 @@ def _render(
     for number, slices in enumerate(objects, start=1):
         if slices is None or not (owner[slices] == number).any():
             blank = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
-            crops.append((DigitCrop((0, 0, 0, 0), blank), (0, 0, 0, 0)))
+            empty = blank if line is not None else None
+            crops.append(_Rendered(DigitCrop((0, 0, 0, 0), blank), (0, 0, 0, 0), empty))
             continue
         zone = nearest[slices] == number
         strokes = owner[slices] == number
@@ -380,8 +397,41 @@ def _render(
             top + int(ys.max()) + 1,
         )
         box = info.to_original(work_box)
-        crops.append((DigitCrop(box=box, image28=image28), work_box))
+        context = None
+        if line is not None:
+            context = _context(info, np.where(zone, ink, 0.0), (top, left), work_box, line)
+        crops.append(_Rendered(DigitCrop(box=box, image28=image28), work_box, context))
     return crops
+
+
+def _context(info: InkMap, own: np.ndarray, corner: tuple[int, int], box: Box, line: _Line):
+    """A piece seen among its neighbours, for the segment verifier.
+
+    A square of 1.6 line heights centred on the piece (horizontally) and on
+    the line (vertically), scaled to 28x28: the piece's own ink at full
+    strength, everybody else's at half. It shows what normalising to 28x28
+    hides: how big the piece is next to the line's digits, and whether ink
+    goes on past its edges (a piece of a digit) or not.
+    """
+    size = max(4, int(round(_CONTEXT_HEIGHTS * line.height)))
+    y0 = int(round(line.centre_y - size / 2))
+    x0 = int(round((box[0] + box[2]) / 2 - size / 2))
+    window = np.zeros((size, size), np.float32)
+    _paste(window, 0.5 * info.ink, (y0, x0))
+    _paste(window, own, (y0, x0), at=corner)
+    small = Image.fromarray(window, mode="F").resize((MNIST_SIZE, MNIST_SIZE), Image.BOX)
+    return np.asarray(small, dtype=np.float32)
+
+
+def _paste(window: np.ndarray, source: np.ndarray, origin: tuple[int, int], at=(0, 0)) -> None:
+    """Write the part of ``source`` (placed at ``at``) that falls in ``window`` (at ``origin``)."""
+    top, left = at[0] - origin[0], at[1] - origin[1]
+    y0, x0 = max(0, top), max(0, left)
+    y1 = min(window.shape[0], top + source.shape[0])
+    x1 = min(window.shape[1], left + source.shape[1])
+    if y1 > y0 and x1 > x0:
+        part = source[y0 - top : y1 - top, x0 - left : x1 - left]
+        window[y0:y1, x0:x1] = np.maximum(window[y0:y1, x0:x1], part)
 
 
 def _analyse(source: ImageSource) -> _Line:
@@ -390,7 +440,8 @@ def _analyse(source: ImageSource) -> _Line:
     groups, height = _group_components(find_components(info))
     if not groups or height < 4:
         raise _blank_error(name)
-    return _Line(info, groups, height, _typical_width(groups, height))
+    centre_y = float(np.median([(g.box[1] + g.box[3]) / 2 for g in groups]))
+    return _Line(info, groups, height, _typical_width(groups, height), centre_y)
 
 
 def _geometric_count(group: _Group, line: _Line) -> int:
@@ -421,7 +472,7 @@ def segment_digits(source: ImageSource) -> list[DigitCrop]:
         count = _geometric_count(group, line)
         cuts = _even_cuts(_profile(group, line.info), count) if count > 1 else []
         rendered = _render(line.info, _cut(group, line.info, cuts), _region(group, line.info))
-        crops += [crop for crop, _ in rendered]
+        crops += [r.crop for r in rendered]
     crops = [c for c in crops if c.box[2] > c.box[0]]
     crops.sort(key=lambda c: _centre(c.box))
     return crops
@@ -438,43 +489,110 @@ def _classify(classify: Classifier, images: np.ndarray) -> np.ndarray:
     return probabilities
 
 
-def _reading_score(probabilities: np.ndarray, boxes: Sequence[Box], line: _Line) -> float:
+class _Scores(NamedTuple):
+    """What the models said about a batch of candidate digits."""
+
+    probabilities: np.ndarray  # (N, 10) class probabilities
+    whole: np.ndarray | None  # (N,) verifier's P(one whole digit), or None
+
+
+def _reading_score(
+    scores: _Scores, rows: slice, boxes: Sequence[Box], line: _Line, weights: ScoreWeights
+) -> float:
     """How plausible a reading of some ink as ``len(boxes)`` digits is (log scale).
 
-    The sum of the log-probabilities of the digits' classes, minus penalties
-    for shapes that single digits rarely have: wider than 0.95 of the line's
-    digit height (5% of MNIST digits), or shorter than 0.6 of it (what
-    cutting a digit in two often leaves), and a small cost per digit.
+    The sum of the log-probabilities of the digits' classes; with a
+    verifier, plus ``weights.verifier`` times the log of its belief that each
+    piece is one whole digit. Minus penalties for shapes that single digits
+    rarely have: wider than 0.95 of the line's digit height (5% of MNIST
+    digits), or shorter than 0.6 of it (what cutting a digit in two often
+    leaves), and a cost per extra digit.
     """
+    probabilities = scores.probabilities[rows]
     score = float(np.sum(np.log(probabilities.max(axis=1) + 1e-6)))
+    if scores.whole is not None:
+        score += weights.verifier * float(np.sum(np.log(scores.whole[rows] + 1e-4)))
     for x0, y0, x1, y1 in boxes:
         aspect = (x1 - x0) / line.height
-        score -= _WIDE_PENALTY * max(0.0, aspect - 0.95)
-        score -= _TYPICAL_PENALTY * max(0.0, (x1 - x0) / line.digit_width - _TYPICAL_SLACK)
-        score -= _SHORT_PENALTY * max(0.0, np.log(0.6 * line.height / max(y1 - y0, 1)))
-    return score - _PIECE_COST * (len(boxes) - 1)
+        score -= weights.wide * max(0.0, aspect - 0.95)
+        score -= weights.short * max(0.0, np.log(0.6 * line.height / max(y1 - y0, 1)))
+    return score - weights.piece_cost * (len(boxes) - 1)
+
+
+@dataclass(frozen=True)
+class ScoreWeights:
+    """How :func:`read_number` weighs the evidence for one reading against another.
+
+    Attributes:
+        verifier: Weight of the segment verifier's log-belief per digit.
+        wide: Penalty per line height of width beyond 0.95 of it.
+        short: Penalty per unit of log(0.6 height / digit height).
+        piece_cost: Cost of each digit beyond the first.
+    """
+
+    verifier: float = 1.0
+    wide: float = 3.0
+    short: float = 3.0
+    piece_cost: float = 0.8
+
+
+# Without a verifier the geometry priors carry the decision; with one they
+# are mostly its job (chosen on validation numbers: see
+# benchmarks/train_verifier.py).
+WEIGHTS_WITHOUT_VERIFIER = ScoreWeights(verifier=0.0)
+WEIGHTS_WITH_VERIFIER = ScoreWeights(verifier=1.0, wide=1.0, short=1.0, piece_cost=0.4)
 
 
 class _Batch:
-    """Collects 28x28 crops, classifies them in one call, and hands back their rows."""
+    """Collects candidate digits, scores them in one call, and hands back their rows."""
 
-    def __init__(self) -> None:
+    def __init__(self, line: _Line, verify: Verifier | None) -> None:
+        self.line = line
+        self.verify = verify
         self.crops: list[DigitCrop] = []
+        self.contexts: list[np.ndarray] = []
 
-    def add(self, rendered: Sequence[tuple[DigitCrop, Box]]) -> tuple[slice, list[Box]]:
+    def add(self, group: _Group, cuts: Sequence[int]) -> tuple[slice, list[Box]] | None:
+        """Render ``group`` cut at ``cuts``; None when a cut leaves an empty piece."""
+        info = self.line.info
+        line = self.line if self.verify is not None or _RECORD is not None else None
+        rendered = _render(info, _cut(group, info, cuts), _region(group, info), line)
+        if not all(r.box[2] > r.box[0] for r in rendered):
+            return None
         start = len(self.crops)
-        self.crops += [crop for crop, _ in rendered]
-        return slice(start, len(self.crops)), [box for _, box in rendered]
+        self.crops += [r.crop for r in rendered]
+        if line is not None:
+            self.contexts += [r.context for r in rendered]
+        return slice(start, len(self.crops)), [r.box for r in rendered]
 
-    def run(self, classify: Classifier) -> np.ndarray:
+    def run(self, classify: Classifier) -> _Scores:
         if not self.crops:
-            return np.zeros((0, 10))
-        return _classify(classify, np.stack([c.image28 for c in self.crops]))
+            return _Scores(np.zeros((0, 10)), None)
+        images = np.stack([c.image28 for c in self.crops])
+        if _RECORD is not None:
+            _RECORD.append((self.line, list(self.crops), np.stack(self.contexts)))
+        probabilities = _classify(classify, images)
+        whole = None
+        if self.verify is not None:
+            pairs = np.stack([images, np.stack(self.contexts)], axis=-1)
+            whole = np.asarray(self.verify(pairs), dtype=np.float64).reshape(-1)
+            if whole.shape != (len(images),):
+                raise ValueError(
+                    f"verify must map (N, 28, 28, 2) inputs to (N,) probabilities; "
+                    f"got {whole.size} values for N={len(images)}"
+                )
+        return _Scores(probabilities, whole)
 
 
-def _merge_by_reading(line: _Line, classify: Classifier) -> list[_Group]:
+# Set by verifier training data generation to collect every candidate scored.
+_RECORD: list | None = None
+
+
+def _merge_by_reading(
+    line: _Line, classify: Classifier, verify: Verifier | None, weights: ScoreWeights
+) -> list[_Group]:
     """Merge neighbouring groups that read better as one digit (a broken '0', say)."""
-    info, groups = line.info, line.groups
+    groups = line.groups
     pairs = []
     for i in range(len(groups) - 1):
         a, b = groups[i], groups[i + 1]
@@ -486,26 +604,23 @@ def _merge_by_reading(line: _Line, classify: Classifier) -> list[_Group]:
             pairs.append(i)
     if not pairs:
         return groups
-    batch = _Batch()
+    batch = _Batch(line, verify)
     slots = {}
     for i in pairs:
         a, b = groups[i], groups[i + 1]
-        union = a.union(b)
-        slots[i] = (
-            batch.add(_render(info, _cut(a, info, []), _region(a, info))),
-            batch.add(_render(info, _cut(b, info, []), _region(b, info))),
-            batch.add(_render(info, _cut(union, info, []), _region(union, info))),
-        )
-    probabilities = batch.run(classify)
+        options = [batch.add(a, []), batch.add(b, []), batch.add(a.union(b), [])]
+        if all(option is not None for option in options):
+            slots[i] = options
+    scores = batch.run(classify)
     merged: list[_Group] = []
     i = 0
     while i < len(groups):
         if i in slots:
             (sa, boxes_a), (sb, boxes_b), (su, boxes_u) = slots[i]
-            apart = _reading_score(
-                np.concatenate([probabilities[sa], probabilities[sb]]), boxes_a + boxes_b, line
-            )
-            together = _reading_score(probabilities[su], boxes_u, line)
+            apart = _reading_score(scores, sa, boxes_a, line, weights) + _reading_score(
+                scores, sb, boxes_b, line, weights
+            ) - weights.piece_cost
+            together = _reading_score(scores, su, boxes_u, line, weights)
             if together > apart:
                 merged.append(groups[i].union(groups[i + 1]))
                 i += 2
@@ -515,21 +630,36 @@ def _merge_by_reading(line: _Line, classify: Classifier) -> list[_Group]:
     return merged
 
 
-def read_number(source: ImageSource, classify: Classifier) -> ReadResult:
+def read_number(
+    source: ImageSource,
+    classify: Classifier,
+    verify: Verifier | None = None,
+    *,
+    weights: ScoreWeights | None = None,
+) -> ReadResult:
     """Read a handwritten number: segment its digits and classify them left to right.
 
     Segmentation is as in :func:`segment_digits`, except that where the
     geometry is ambiguous (neighbours that might be one broken digit, a
     group that might be one wide digit or two touching ones) every reading
     is classified and the most plausible one is kept: the classifier's
-    confidence, weighed against how far the digits' widths are from the
-    line's typical width.
+    confidence, the verifier's belief that each piece is one whole digit
+    (when given), and how far the pieces' shapes are from a digit's.
 
     Args:
         source: Anything :func:`mnist_cnn.preprocess.load_image` accepts, e.g. a
             photo of "2026" written on paper.
         classify: Maps float32 ``(N, 28, 28)`` images in [0, 1] to ``(N, 10)``
             class probabilities (e.g. a Keras model's ``predict``).
+        verify: Optional segment verifier: maps float32 ``(N, 28, 28, 2)``
+            inputs (the 28x28 digit and its context) to ``(N,)`` probabilities
+            that each is one whole digit, e.g.
+            :func:`mnist_cnn.verifier.load_verifier`'s result. It catches a
+            '1' swallowed by its neighbour and digits cut into fragments.
+        weights: How to weigh the evidence. Default: ``verify.weights`` (a
+            :class:`mnist_cnn.verifier.Verifier` carries the weights chosen
+            with it), else :data:`WEIGHTS_WITH_VERIFIER` or
+            :data:`WEIGHTS_WITHOUT_VERIFIER`.
 
     Returns:
         A :class:`ReadResult` with the number as text and each digit's
@@ -537,31 +667,33 @@ def read_number(source: ImageSource, classify: Classifier) -> ReadResult:
 
     Raises:
         ImageError: The image cannot be read or holds no digit.
-        ValueError: ``classify`` returned probabilities of the wrong shape.
+        ValueError: ``classify`` or ``verify`` returned the wrong shape.
     """
+    if weights is None:
+        weights = (
+            getattr(verify, "weights", WEIGHTS_WITH_VERIFIER)
+            if verify is not None
+            else WEIGHTS_WITHOUT_VERIFIER
+        )
     line = _analyse(source)
-    info = line.info
-    groups = _merge_by_reading(line, classify)
+    groups = _merge_by_reading(line, classify, verify, weights)
 
     # Readings of each group: whole; cut in two at each deep valley of its ink
     # profile; and as many digits as its width suggests, give or take one.
-    batch = _Batch()
+    batch = _Batch(line, verify)
     readings: list[list[tuple[slice, list[Box]]]] = []
+    verified = verify is not None or _RECORD is not None
+    split_from = _SPLIT_FROM_VERIFIED if verified else _SPLIT_FROM
     for group in groups:
-        region = _region(group, info)
-        profile = _profile(group, info)
         options: list[list[int]] = [[]]
-        if group.width >= _SPLIT_FROM * line.height:
+        if group.width >= split_from * line.height:
+            profile = _profile(group, line.info)
             options += [[cut] for cut in _single_cuts(profile)]
             count = max(2, round(group.width / line.digit_width))
             options += [_even_cuts(profile, n) for n in (count - 1, count, count + 1) if n >= 2]
-        group_readings = []
-        for cuts in options:
-            rendered = _render(info, _cut(group, info, cuts), region)
-            if all(box[2] > box[0] for _, box in rendered):
-                group_readings.append(batch.add(rendered))
-        readings.append(group_readings)
-    probabilities = batch.run(classify)
+        added = [batch.add(group, cuts) for cuts in options]
+        readings.append([reading for reading in added if reading is not None])
+    scores = batch.run(classify)
 
     chosen: list[tuple[DigitCrop, np.ndarray]] = []
     for group_readings in readings:
@@ -569,9 +701,9 @@ def read_number(source: ImageSource, classify: Classifier) -> ReadResult:
             continue
         rows, _ = max(
             group_readings,
-            key=lambda reading: _reading_score(probabilities[reading[0]], reading[1], line),
+            key=lambda reading: _reading_score(scores, reading[0], reading[1], line, weights),
         )
-        chosen += list(zip(batch.crops[rows], probabilities[rows], strict=True))
+        chosen += list(zip(batch.crops[rows], scores.probabilities[rows], strict=True))
     if not chosen:
         raise _blank_error(_source_name(source))
     chosen.sort(key=lambda item: _centre(item[0].box))

@@ -1,0 +1,90 @@
+"""The segment verifier (mnist_cnn.verifier) and its training data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnist_cnn import reading, verifier
+from mnist_cnn.errors import ModelError
+
+SPANS = [(0, 30), (34, 44), (40, 75)]  # a wide digit, a '1', and a digit overlapping the '1'
+
+
+@pytest.mark.parametrize(
+    ("columns", "whole"),
+    [
+        ((0, 30), True),  # exactly the first digit
+        ((0, 32), True),  # a little margin
+        ((0, 15), False),  # half of it
+        ((15, 30), False),  # the other half
+        ((0, 44), False),  # the first digit and the '1'
+        ((34, 75), False),  # the '1' swallowed by its neighbour
+        ((34, 42), True),  # the '1', cut inside its overlap with the neighbour
+        ((42, 75), True),  # the neighbour, cut inside the overlap
+        ((0, 75), False),  # everything
+    ],
+)
+def test_whole_digit_labels(columns, whole):
+    assert verifier.is_whole_digit(columns, SPANS) is whole
+
+
+def test_examples_come_from_every_piece_the_reader_weighs(mnist_test, classify):
+    x, y = mnist_test
+    inputs, labels = verifier.make_examples(x[:500], y[:500], classify, 6, np.random.default_rng(0))
+    assert inputs.shape[1:] == (28, 28, 2) and inputs.dtype == np.float32
+    assert len(inputs) == len(labels) > 12  # more pieces than digits
+    assert 0.0 < labels.mean() < 1.0  # both kinds
+    assert inputs.min() >= 0.0 and inputs.max() <= 1.0
+    # The context channel shows the piece (full strength) and neighbours (half).
+    assert (inputs[..., 1].max(axis=(1, 2)) > 0.5).all()
+    assert reading._RECORD is None  # recording is switched off again
+
+
+def test_packaged_verifier_tells_whole_digits_from_pieces(mnist_test, classify):
+    x, y = mnist_test
+    inputs, labels = verifier.make_examples(
+        x[:2000], y[:2000], classify, 40, np.random.default_rng(1)
+    )
+    verify = verifier.Verifier.load()
+    whole = verify(inputs)
+    assert whole.shape == labels.shape
+    accuracy = np.mean((whole > 0.5) == (labels > 0.5))
+    # About three in four pieces are not whole digits: saying "not whole"
+    # every time would score that. The verifier must do far better.
+    assert accuracy >= 0.95, accuracy
+    assert accuracy > 1 - labels.mean() + 0.15
+
+
+def test_verifier_round_trip_keeps_score_weights(tmp_path):
+    weights = reading.ScoreWeights(verifier=2.0, wide=0.5, short=0.25, piece_cost=0.1)
+    saved = verifier.Verifier(verifier.build_verifier(), weights)
+    path = tmp_path / "v.keras"
+    saved.save(path, {"note": "test"})
+    loaded = verifier.Verifier.load(path)
+    assert loaded.weights == weights
+    inputs = np.random.default_rng(0).random((3, 28, 28, 2), dtype=np.float32)
+    np.testing.assert_allclose(loaded(inputs), saved(inputs), atol=1e-6)
+    assert not list(tmp_path.glob(".*tmp*"))  # nothing half-written left behind
+
+
+def test_bad_verifier_files_are_reported(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        verifier.Verifier.load(tmp_path / "missing.keras")
+    junk = tmp_path / "junk.keras"
+    junk.write_bytes(b"not a zip")
+    with pytest.raises(ModelError, match="not a Keras model"):
+        verifier.Verifier.load(junk)
+    from mnist_cnn import models
+
+    with pytest.raises(ModelError, match="segment verifier"):
+        verifier.Verifier.load(models.default_model_path())  # a digit classifier
+
+
+def test_verifier_with_wrong_output_shape_is_reported(mnist_test, classify):
+    x, _ = mnist_test
+    from mnist_cnn import synthetic
+
+    image = synthetic.compose_number(x[:3], np.random.default_rng(0)).image
+    with pytest.raises(ValueError, match=r"\(N,\) probabilities"):
+        reading.read_number(image, classify, lambda batch: np.zeros((len(batch), 2)))
