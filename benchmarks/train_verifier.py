@@ -83,8 +83,11 @@ def main() -> None:
         x_val, y_val, classify, args.val_numbers, np.random.default_rng(args.seed + 1)
     )
     data_seconds = time.perf_counter() - start
-    print(f"{len(inputs)} training pieces ({labels.mean():.0%} whole), "
-          f"{len(val_inputs)} validation pieces, {data_seconds:.0f} s", flush=True)
+    print(
+        f"{len(inputs)} training pieces ({labels.mean():.0%} whole), "
+        f"{len(val_inputs)} validation pieces, {data_seconds:.0f} s",
+        flush=True,
+    )
 
     model = verifier.build_verifier(args.seed)
     start = time.perf_counter()

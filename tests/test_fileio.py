@@ -23,3 +23,15 @@ def test_successful_write_replaces_and_keeps_suffix(tmp_path):
     write_json(tmp_path / "a.json", {"x": 1})
     assert (tmp_path / "a.json").read_text() == '{\n  "x": 1\n}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.txt", "sub"]
+
+
+def test_written_files_get_normal_permissions_not_private_temp_ones(tmp_path):
+    import os
+    import stat
+
+    target = tmp_path / "model.keras"
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"model")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask

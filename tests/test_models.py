@@ -51,3 +51,35 @@ def test_unknown_model_name_lists_the_choices():
 def test_registry_rejects_duplicate_names():
     with pytest.raises(ValueError, match="already registered"):
         models.register("baseline")(lambda: None)
+
+
+def test_average_models_is_one_file_giving_the_members_mean(tmp_path):
+    import keras
+
+    members = []
+    for seed in (0, 1):
+        keras.utils.set_random_seed(seed)
+        members.append(models.build_model("robust", compile=False))  # same name, different weights
+    ensemble = models.average_models(members, name="pair")
+    x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    want = np.mean([m.predict(x, verbose=0) for m in members], axis=0)
+    np.testing.assert_allclose(ensemble.predict(x, verbose=0), want, atol=1e-6)
+    path = tmp_path / "pair.keras"
+    ensemble.save(path)
+    reloaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), want, atol=1e-6)
+
+
+def test_packaged_model_reads_mnist(mnist_test):
+    import json
+
+    from mnist_cnn.inference import Predictor
+
+    x, y = mnist_test
+    predictor = Predictor.load("default")
+    accuracy = np.mean(predictor.predict_proba(x[:2000] / 255.0).argmax(axis=1) == y[:2000])
+    assert accuracy >= 0.99
+    # Its record says how it was chosen: on validation data, never the test set.
+    record = json.loads(predictor.path.with_suffix(".json").read_text())
+    assert record["chosen_by"].startswith("best validation accuracy")
+    assert record["test_accuracy_mean"] >= 0.993

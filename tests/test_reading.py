@@ -36,10 +36,10 @@ def numbers(mnist_test):
     return cases
 
 
-def test_whole_numbers_are_read(numbers, classify):
+def test_whole_numbers_are_read(numbers, classify, verify):
     wrong = []
     for image, text in numbers:
-        result = reading.read_number(image, classify)
+        result = reading.read_number(image, classify, verify)
         if result.text != text:
             wrong.append((text, result.text))
     rate = 1 - len(wrong) / len(numbers)

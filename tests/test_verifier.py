@@ -31,7 +31,9 @@ def test_whole_digit_labels(columns, whole):
 
 def test_examples_come_from_every_piece_the_reader_weighs(mnist_test, classify):
     x, y = mnist_test
-    inputs, labels = verifier.make_examples(x[:500], y[:500], classify, 6, np.random.default_rng(0))
+    inputs, labels = verifier.make_examples(
+        x[:500], y[:500], classify, 6, np.random.default_rng(0)
+    )
     assert inputs.shape[1:] == (28, 28, 2) and inputs.dtype == np.float32
     assert len(inputs) == len(labels) > 12  # more pieces than digits
     assert 0.0 < labels.mean() < 1.0  # both kinds

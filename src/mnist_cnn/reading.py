@@ -86,6 +86,10 @@ _CUT_WIDTH = 1.45
 # groups (two touching '1's) are tried cut.
 _SPLIT_FROM = 0.8
 _SPLIT_FROM_VERIFIED = 0.4
+# Neighbouring groups are tried as one digit up to this many typical digit
+# widths wide.
+_MERGE_WIDTH = 1.2
+_MERGE_WIDTH_VERIFIED = 1.6
 # A piece away from every digit is a digit of its own from this fraction of
 # the largest piece's area.
 _OWN_DIGIT_AREA = 0.1
@@ -593,11 +597,15 @@ def _merge_by_reading(
 ) -> list[_Group]:
     """Merge neighbouring groups that read better as one digit (a broken '0', say)."""
     groups = line.groups
+    # The verifier can tell a wide digit from two narrow ones, so with it
+    # wider unions are tried (a '5' or '2' whose stroke came apart).
+    verified = verify is not None or _RECORD is not None
+    widest = (_MERGE_WIDTH_VERIFIED if verified else _MERGE_WIDTH) * line.digit_width
     pairs = []
     for i in range(len(groups) - 1):
         a, b = groups[i], groups[i + 1]
         union = a.union(b)
-        if union.width > 1.2 * line.digit_width:
+        if union.width > widest:
             continue
         overlapping = _overlap(a.box[0], a.box[2], b.box[0], b.box[2]) > 0
         if overlapping or b.box[0] - a.box[2] <= 0.1 * line.height:
@@ -617,9 +625,11 @@ def _merge_by_reading(
     while i < len(groups):
         if i in slots:
             (sa, boxes_a), (sb, boxes_b), (su, boxes_u) = slots[i]
-            apart = _reading_score(scores, sa, boxes_a, line, weights) + _reading_score(
-                scores, sb, boxes_b, line, weights
-            ) - weights.piece_cost
+            apart = (
+                _reading_score(scores, sa, boxes_a, line, weights)
+                + _reading_score(scores, sb, boxes_b, line, weights)
+                - weights.piece_cost
+            )
             together = _reading_score(scores, su, boxes_u, line, weights)
             if together > apart:
                 merged.append(groups[i].union(groups[i + 1]))

@@ -75,7 +75,9 @@ def compose_number(
         The image and each digit's span.
     """
     scales = rng.uniform(0.85, 1.1, len(digits)) if varied else np.ones(len(digits))
-    inks = [digit_ink(d, max(8, int(round(height * s)))) for d, s in zip(digits, scales)]
+    inks = [
+        digit_ink(d, max(8, int(round(height * s)))) for d, s in zip(digits, scales, strict=True)
+    ]
     gaps = [int(round(rng.uniform(*gap) * height)) for _ in inks[1:]]
     width = sum(i.shape[1] for i in inks) + sum(gaps) + 2 * height
     canvas = np.zeros((2 * height, max(width, 2 * height)), np.float32)

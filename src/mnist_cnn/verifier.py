@@ -55,7 +55,7 @@ def default_verifier_path() -> Path:
 
 
 def build_verifier(seed: int = 0):
-    """The verifier network: three small convolutions, a dense layer, a sigmoid (about 60k weights)."""
+    """The verifier network: three small convolutions, a dense layer, a sigmoid (60k weights)."""
     import keras
     from keras import layers
 
