@@ -219,12 +219,13 @@ def test_read_a_number(trained_run, mnist_test, tmp_path, capsys):
     import numpy as np
     from PIL import Image
 
-    from test_reading import compose_number
+    from mnist_cnn.synthetic import compose_number
 
     x, y = mnist_test
     index = [3, 1, 4, 7]  # well-written test digits: 0 2 4 9
     image = tmp_path / "number.png"
-    Image.fromarray(compose_number(x[index], np.random.default_rng(1), gap=(0.2, 0.3))).save(image)
+    number = compose_number(x[index], np.random.default_rng(1), gap=(0.2, 0.3))
+    Image.fromarray(number.image).save(image)
     bad = tmp_path / "bad.png"
     bad.write_text("nope")
     preview = tmp_path / "boxes.png"
@@ -237,6 +238,9 @@ def test_read_a_number(trained_run, mnist_test, tmp_path, capsys):
     assert len(result["digits"]) == 4 and all(len(d["box"]) == 4 for d in result["digits"])
     assert "bad.png" in captured.err and "Traceback" not in captured.err
     assert (tmp_path / "boxes-2.png").exists()  # one preview per input, numbered
+    # Without the segment verifier: the same well-spaced digits, same answer.
+    assert cli.main(["read", run, "--no-verifier", str(image)]) == 0
+    assert capsys.readouterr().out.split(": ")[1].split()[0] == result["text"]
 
 
 def test_packaged_model_works_without_training(tmp_path, mnist_test):

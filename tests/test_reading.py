@@ -9,13 +9,13 @@ from PIL import Image
 from mnist_cnn import reading, synthetic
 from mnist_cnn.errors import ImageError
 
-# The issue asks for >= 95% of whole numbers. Over 880 composed numbers in
-# four samples we measure 94.7% (92.5-96.5% per sample; this one: 96.5%).
-# The misses are per-digit classification errors (about half of them digits
-# the model misreads in MNIST form too) and overlapping digits read as one.
-# The floor guards against regressions, below the worst sample seen.
+# The issue asks for >= 95% of whole numbers. With the segment verifier this
+# sample reads 99%; over five such samples (1,000 numbers,
+# benchmarks/bench_handwriting.py) 96.5%, 93.5-99% per sample. The misses
+# are mostly single digits misclassified, then a digit cut in two or a '1'
+# merged into its neighbour.
 NUMBERS = 200
-WHOLE_NUMBER_FLOOR = 0.92
+WHOLE_NUMBER_FLOOR = 0.95
 
 
 def compose_number(digits, rng, **kwargs) -> np.ndarray:
@@ -44,6 +44,19 @@ def test_whole_numbers_are_read(numbers, classify, verify):
             wrong.append((text, result.text))
     rate = 1 - len(wrong) / len(numbers)
     assert rate >= WHOLE_NUMBER_FLOOR, f"{rate:.1%} right; misread: {wrong}"
+
+
+def test_single_digits_are_read_as_one_digit(mnist_test, classify, verify):
+    """A digit alone, even one whose strokes came apart (a '5' with its bar
+    detached), is one digit, not two."""
+    x, y = mnist_test
+    index = np.random.default_rng(9).choice(len(x), 100, replace=False)
+    right = 0
+    for i in index:
+        image = compose_number(x[i][None], np.random.default_rng(int(i)))
+        right += reading.read_number(image, classify, verify).text == str(y[i])
+    # 97 of these 100 today; without the verifier, 95.
+    assert right >= 96
 
 
 def test_result_has_one_box_and_probability_per_digit(numbers, classify):

@@ -14,8 +14,11 @@ thresholding). Then:
    (:func:`mnist_cnn.preprocess.ink_to_mnist`) and, in :func:`read_number`,
    classified left to right by any callable mapping ``(N, 28, 28)`` images to
    ``(N, 10)`` probabilities. When a classifier is given, ambiguous groups
-   (about one and a half digits wide) are cut or kept whole depending on
-   which reading the classifier is more confident about.
+   (neighbours that may be one broken digit, a group that may be several
+   touching ones) are read every plausible way, and the reading kept is the
+   one the classifier is most confident about, helped by the segment
+   verifier (:mod:`mnist_cnn.verifier`) when one is given: it judges whether
+   each piece is one whole digit.
 
 Nothing here imports Keras.
 
@@ -79,8 +82,6 @@ _MAX_DIGIT_WIDTH = 0.9
 # Without a classifier, a group is cut only when it is this many typical
 # digit widths wide.
 _CUT_WIDTH = 1.45
-# Weight of the width prior against the classifier's log-probabilities when
-# choosing between readings, and the cost of each extra digit.
 # Groups this wide (in line heights) are also read as cut into pieces. The
 # verifier can tell a digit from the halves of one, so with it even narrow
 # groups (two touching '1's) are tried cut.
