@@ -31,6 +31,10 @@ def test_whole_digit_labels(columns, whole):
 
 def test_examples_come_from_every_piece_the_reader_weighs(mnist_test, classify):
     x, y = mnist_test
+    from mnist_cnn import synthetic
+
+    number = synthetic.compose_number(x[:4], np.random.default_rng(0)).image
+    before = reading.read_number(number, classify)
     inputs, labels = verifier.make_examples(
         x[:500], y[:500], classify, 6, np.random.default_rng(0)
     )
@@ -40,7 +44,9 @@ def test_examples_come_from_every_piece_the_reader_weighs(mnist_test, classify):
     assert inputs.min() >= 0.0 and inputs.max() <= 1.0
     # The context channel shows the piece (full strength) and neighbours (half).
     assert (inputs[..., 1].max(axis=(1, 2)) > 0.5).all()
-    assert reading._RECORD is None  # recording is switched off again
+    # Collecting examples leaves the reader as it was.
+    after = reading.read_number(number, classify)
+    assert after.digits == before.digits and np.array_equal(after.images, before.images)
 
 
 def test_packaged_verifier_tells_whole_digits_from_pieces(mnist_test, classify):

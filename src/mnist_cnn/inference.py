@@ -64,15 +64,25 @@ def load_model(model_or_run: str | os.PathLike[str] | None = None, **kwargs):
     Raises:
         ModelError: the file is not a readable Keras model.
     """
+    return load_keras_file(resolve_model_path(model_or_run, **kwargs))
+
+
+def load_keras_file(path: Path, *, what: str = "model", compile: bool = True):
+    """Load the ``.keras`` file at ``path``, turning every failure into a :class:`ModelError`.
+
+    Args:
+        path: The file.
+        what: What it holds, for messages ("model", "verifier").
+        compile: Restore the training configuration too.
+    """
     import keras
 
-    path = resolve_model_path(model_or_run, **kwargs)
     if not zipfile.is_zipfile(path):
         raise ModelError(f"{path} is not a Keras model file (not a .keras zip archive)")
     try:
-        return keras.saving.load_model(path)
+        return keras.saving.load_model(path, compile=compile)
     except Exception as exc:  # Keras raises many types for damaged files
-        raise ModelError(f"cannot load model {path}: {type(exc).__name__}: {exc}") from None
+        raise ModelError(f"cannot load {what} {path}: {type(exc).__name__}: {exc}") from None
 
 
 @dataclass(frozen=True)

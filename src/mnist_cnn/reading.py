@@ -551,16 +551,20 @@ WEIGHTS_WITH_VERIFIER = ScoreWeights(verifier=1.0, wide=1.0, short=1.0, piece_co
 class _Batch:
     """Collects candidate digits, scores them in one call, and hands back their rows."""
 
-    def __init__(self, line: _Line, verify: Verifier | None) -> None:
+    def __init__(self, line: _Line, verify: Verifier | None, record: list | None) -> None:
         self.line = line
         self.verify = verify
+        self.record = record
+        # Pieces get a context view, and the reader tries the wider set of
+        # cuts and merges, when a verifier will judge them (or to train one).
+        self.verified = verify is not None or record is not None
         self.crops: list[DigitCrop] = []
         self.contexts: list[np.ndarray] = []
 
     def add(self, group: _Group, cuts: Sequence[int]) -> tuple[slice, list[Box]] | None:
         """Render ``group`` cut at ``cuts``; None when a cut leaves an empty piece."""
         info = self.line.info
-        line = self.line if self.verify is not None or _RECORD is not None else None
+        line = self.line if self.verified else None
         rendered = _render(info, _cut(group, info, cuts), _region(group, info), line)
         if not all(r.box[2] > r.box[0] for r in rendered):
             return None
@@ -574,8 +578,8 @@ class _Batch:
         if not self.crops:
             return _Scores(np.zeros((0, 10)), None)
         images = np.stack([c.image28 for c in self.crops])
-        if _RECORD is not None:
-            _RECORD.append((self.line, list(self.crops), np.stack(self.contexts)))
+        if self.record is not None:
+            self.record.append((list(self.crops), np.stack(self.contexts)))
         probabilities = _classify(classify, images)
         whole = None
         if self.verify is not None:
@@ -589,19 +593,17 @@ class _Batch:
         return _Scores(probabilities, whole)
 
 
-# Set by verifier training data generation to collect every candidate scored.
-_RECORD: list | None = None
-
-
 def _merge_by_reading(
-    line: _Line, classify: Classifier, verify: Verifier | None, weights: ScoreWeights
+    line: _Line, classify: Classifier, batch: _Batch, weights: ScoreWeights
 ) -> list[_Group]:
-    """Merge neighbouring groups that read better as one digit (a broken '0', say)."""
+    """Merge neighbouring groups that read better as one digit (a broken '0', say).
+
+    ``batch`` is a fresh :class:`_Batch` to score the candidates with.
+    """
     groups = line.groups
     # The verifier can tell a wide digit from two narrow ones, so with it
     # wider unions are tried (a '5' or '2' whose stroke came apart).
-    verified = verify is not None or _RECORD is not None
-    widest = (_MERGE_WIDTH_VERIFIED if verified else _MERGE_WIDTH) * line.digit_width
+    widest = (_MERGE_WIDTH_VERIFIED if batch.verified else _MERGE_WIDTH) * line.digit_width
     pairs = []
     for i in range(len(groups) - 1):
         a, b = groups[i], groups[i + 1]
@@ -613,7 +615,6 @@ def _merge_by_reading(
             pairs.append(i)
     if not pairs:
         return groups
-    batch = _Batch(line, verify)
     slots = {}
     for i in pairs:
         a, b = groups[i], groups[i + 1]
@@ -686,15 +687,26 @@ def read_number(
             if verify is not None
             else WEIGHTS_WITHOUT_VERIFIER
         )
+    return _read_number(source, classify, verify, weights, record=None)
+
+
+def _read_number(
+    source: ImageSource,
+    classify: Classifier,
+    verify: Verifier | None,
+    weights: ScoreWeights,
+    record: list | None,
+) -> ReadResult:
+    """:func:`read_number`; with ``record``, also append to it, per scoring call, the
+    candidate crops and their context views (the segment verifier's training data)."""
     line = _analyse(source)
-    groups = _merge_by_reading(line, classify, verify, weights)
+    groups = _merge_by_reading(line, classify, _Batch(line, verify, record), weights)
 
     # Readings of each group: whole; cut in two at each deep valley of its ink
     # profile; and as many digits as its width suggests, give or take one.
-    batch = _Batch(line, verify)
+    batch = _Batch(line, verify, record)
     readings: list[list[tuple[slice, list[Box]]]] = []
-    verified = verify is not None or _RECORD is not None
-    split_from = _SPLIT_FROM_VERIFIED if verified else _SPLIT_FROM
+    split_from = _SPLIT_FROM_VERIFIED if batch.verified else _SPLIT_FROM
     for group in groups:
         options: list[list[int]] = [[]]
         if group.width >= split_from * line.height:

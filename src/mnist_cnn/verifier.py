@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -148,14 +147,13 @@ def make_examples(
     for _ in range(numbers):
         number, _ = random_number(x, y, rng)
         record: list = []
-        reading._RECORD = record
         try:
-            reading.read_number(number.image, classify)
+            reading._read_number(
+                number.image, classify, None, reading.WEIGHTS_WITHOUT_VERIFIER, record
+            )
         except ImageError:
             continue
-        finally:
-            reading._RECORD = None
-        for _, crops, contexts in record:
+        for crops, contexts in record:
             for crop, context in zip(crops, contexts, strict=True):
                 inputs.append(np.stack([crop.image28, context], axis=-1))
                 labels.append(is_whole_digit((crop.box[0], crop.box[2]), number.spans))
@@ -187,17 +185,12 @@ class Verifier:
         Raises:
             ModelError: the file is missing or not a Keras model.
         """
-        import keras
+        from .inference import load_keras_file
 
         path = Path(path) if path is not None else default_verifier_path()
         if not path.is_file():
             raise ModelError(f"segment verifier {path} not found; reinstall mnist-cnn")
-        if not zipfile.is_zipfile(path):
-            raise ModelError(f"{path} is not a Keras model file (not a .keras zip archive)")
-        try:
-            model = keras.saving.load_model(path, compile=False)
-        except Exception as exc:  # Keras raises many types for damaged files
-            raise ModelError(f"cannot load verifier {path}: {type(exc).__name__}: {exc}") from None
+        model = load_keras_file(path, what="verifier", compile=False)
         if tuple(model.input_shape[1:]) != INPUT_SHAPE:
             raise ModelError(
                 f"{path} takes inputs of shape {model.input_shape[1:]}, "
