@@ -204,19 +204,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             pred = Prediction.from_probabilities(p)
             uncertain = pred.probability < args.min_confidence
             if args.json:
-                print(
-                    json.dumps(
-                        {
-                            "file": str(path),
-                            "digit": pred.digit,
-                            "probability": round(pred.probability, 6),
-                            "top3": [
-                                {"digit": d, "probability": round(q, 6)} for d, q in pred.top3
-                            ],
-                            "uncertain": uncertain,
-                        }
-                    )
-                )
+                print(json.dumps({"file": str(path), **pred.to_dict(args.min_confidence)}))
             else:
                 top3 = "  ".join(f"{d}:{q:.3f}" for d, q in pred.top3)
                 flag = "  (uncertain)" if uncertain else ""
@@ -252,23 +240,7 @@ def cmd_read(args: argparse.Namespace) -> int:
             continue
         low = [i for i, d in enumerate(result.digits) if d[1] < args.min_confidence]
         if args.json:
-            print(
-                json.dumps(
-                    {
-                        "file": str(path),
-                        "text": result.text,
-                        "digits": [
-                            {
-                                "digit": d[0],
-                                "probability": round(float(d[1]), 6),
-                                "box": list(map(int, d[2])),
-                            }
-                            for d in result.digits
-                        ],
-                        "uncertain": bool(low),
-                    }
-                )
-            )
+            print(json.dumps({"file": str(path), **result.to_dict(args.min_confidence)}))
         else:
             probs = " ".join(f"{d[0]}:{d[1]:.2f}" for d in result.digits)
             flag = "  (uncertain)" if low else ""

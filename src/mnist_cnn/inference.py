@@ -102,6 +102,20 @@ class Prediction:
             top3=[(int(i), float(probs[i])) for i in order],
         )
 
+    def to_dict(self, min_confidence: float = 0.6) -> dict:
+        """The answer as JSON-ready values: the shape ``predict --json`` prints and the
+        service returns.
+
+        Args:
+            min_confidence: Answers below this probability are marked ``uncertain``.
+        """
+        return {
+            "digit": self.digit,
+            "probability": round(self.probability, 6),
+            "top3": [{"digit": d, "probability": round(q, 6)} for d, q in self.top3],
+            "uncertain": self.probability < min_confidence,
+        }
+
 
 class Predictor:
     """A model with a compiled, low-latency forward pass.

@@ -140,6 +140,23 @@ class ReadResult:
         """Probability that the whole number is right (product over digits)."""
         return float(np.prod([d.probability for d in self.digits])) if self.digits else 0.0
 
+    def to_dict(self, min_confidence: float = 0.6) -> dict:
+        """The reading as JSON-ready values: the shape ``read --json`` prints and the
+        service returns. ``uncertain`` is true when any digit is below ``min_confidence``.
+        """
+        return {
+            "text": self.text,
+            "digits": [
+                {
+                    "digit": int(d.digit),
+                    "probability": round(float(d.probability), 6),
+                    "box": [int(v) for v in d.box],
+                }
+                for d in self.digits
+            ],
+            "uncertain": any(d.probability < min_confidence for d in self.digits),
+        }
+
 
 @dataclass
 class _Group:
