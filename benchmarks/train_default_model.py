@@ -38,6 +38,8 @@ RECIPE = [
     "--model",
     "robust",
     "--augment",
+    "--real-inputs",
+    "0.4",
     "--epochs",
     "15",
     "--schedule",

@@ -167,9 +167,22 @@ class AugmentedBatches(keras.utils.PyDataset):
         batch_size: images per batch.
         seed: seeds the shuffling and the augmentation.
         chunk: images augmented per call (large chunks amortise per-call costs).
+        real_inputs: fraction of images shown each epoch in their real-input
+            form (:func:`mnist_cnn.vision.degrade.degrade`) before the other
+            augmentations. Each image's real-input form is drawn once, when
+            the batches are made (about 1 ms per image), and the epoch's
+            random rotation, zoom, shear and shifts vary it from then on.
     """
 
-    def __init__(self, x, y, batch_size: int, seed: int = 0, chunk: int = 4096) -> None:
+    def __init__(
+        self,
+        x,
+        y,
+        batch_size: int,
+        seed: int = 0,
+        chunk: int = 4096,
+        real_inputs: float = 0.0,
+    ) -> None:
         super().__init__()
         if len(x) != len(y):
             raise ValueError(f"x and y differ in length: {len(x)} != {len(y)}")
@@ -178,11 +191,21 @@ class AugmentedBatches(keras.utils.PyDataset):
         self.chunk = chunk
         self.rng = np.random.default_rng(seed)
         self.augmenter = build_augmenter(seed)
+        self.real_inputs = real_inputs
+        self.degraded = None
+        if real_inputs > 0:
+            from .vision.degrade import degrade_batch
+
+            digits = np.clip(np.rint(np.asarray(x)[..., 0] * 255.0), 0, 255).astype(np.uint8)
+            self.degraded = degrade_batch(digits, np.random.default_rng([seed, 1]))[..., None]
         self._prepare()
 
     def _prepare(self) -> None:
         order = self.rng.permutation(len(self.x))
         x = self.x[order]
+        if self.degraded is not None:
+            swap = self.rng.random(len(x)) < self.real_inputs
+            x = np.where(swap[:, None, None, None], self.degraded[order], x)
         parts = [
             keras.ops.convert_to_numpy(self.augmenter(x[i : i + self.chunk], training=True))
             for i in range(0, len(x), self.chunk)

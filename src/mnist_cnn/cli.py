@@ -68,6 +68,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         precision=args.precision,
         augment=args.augment,
+        real_inputs=args.real_inputs,
         learning_rate=args.learning_rate,
         schedule=args.schedule,
         train_limit=args.train_limit,
@@ -325,6 +326,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto: bfloat16 arithmetic on CPUs with AVX512-BF16/AMX, else float32",
     )
     p.add_argument("--augment", action="store_true", help="augment for real handwriting")
+    p.add_argument(
+        "--real-inputs",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="with --augment, fraction of images shown as stretched, 1-bit, low-resolution "
+        "or bold/hairline scans after normalisation (default 0)",
+    )
     p.add_argument(
         "--steps-per-execution",
         type=int,

@@ -37,6 +37,10 @@ class TrainConfig:
             TensorFlow backend. The saved model is float32 either way.
         augment: Train on randomly shifted, rotated, scaled, thickened/thinned
             and elastically distorted digits (for real handwriting).
+        real_inputs: With ``augment``, the fraction of training images shown
+            each epoch as a real input looks after normalisation (stretched to
+            a square, 1-bit, down-and-up sampled, hairline or bold strokes;
+            :mod:`mnist_cnn.vision.degrade`), in [0, 1]. 0 turns it off.
         learning_rate: Adam's learning rate (Keras's default is 0.001).
         schedule: ``"constant"`` (the tutorial) or ``"cosine"`` decay to zero
             over the run.
@@ -59,6 +63,7 @@ class TrainConfig:
     seed: int = 42
     precision: str = "auto"
     augment: bool = False
+    real_inputs: float = 0.0
     learning_rate: float = 0.001
     schedule: str = "constant"
     train_limit: int | None = None
@@ -92,6 +97,10 @@ class TrainConfig:
             )
         if not isinstance(self.learning_rate, (int, float)) or self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if not isinstance(self.real_inputs, (int, float)) or not 0.0 <= self.real_inputs <= 1.0:
+            raise ConfigError(f"real_inputs must be in [0, 1], got {self.real_inputs!r}")
+        if self.real_inputs and not self.augment:
+            raise ConfigError("real_inputs needs augment (add --augment)")
         _check_int("steps_per_execution", self.steps_per_execution, minimum=0)
         for name in ("train_limit", "test_limit"):
             value = getattr(self, name)

@@ -229,7 +229,9 @@ def train(
         from .augment import AugmentedBatches
 
         fit_args: dict[str, Any] = {
-            "x": AugmentedBatches(x_fit, y_fit, config.batch_size, config.seed)
+            "x": AugmentedBatches(
+                x_fit, y_fit, config.batch_size, config.seed, real_inputs=config.real_inputs
+            )
         }
     else:
         fit_args = {"x": x_fit, "y": y_fit, "batch_size": config.batch_size, "shuffle": True}

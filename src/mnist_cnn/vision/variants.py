@@ -1,0 +1,266 @@
+"""MNIST digits made to look like what people send: the stress corpus.
+
+Each variant maps a 28x28 uint8 MNIST digit (white on black) and a numpy
+random generator to an image source that :func:`mnist_cnn.preprocess.load_image`
+accepts (a uint8 grayscale array, 1 = white, or encoded file bytes). They
+fall into three families:
+
+* **photos and drawings** with a margin around the digit (the pipeline's
+  first test set): scaled into a page, off-centre, uneven light, squared
+  paper, salt-and-pepper noise, thick and thin pens, a blue-ink JPEG, an
+  RGBA canvas, a page on a dark desk;
+* **cut-out scans**, where the frame is the digit's own box and ink touches
+  it: a tight crop (0-2 px margin) upscaled, a 1-bit scan, 8x8 and 16x16
+  sources upscaled bilinear (blurry) or nearest (blocky), a digit stretched
+  to fill a square (aspect not kept), a bold marker on a small canvas;
+* each cut-out kind in **both polarities** (``_light`` variants are light ink
+  on a dark ground).
+
+Build reported figures from MNIST *test* digits and tune on training digits.
+These are still our own images: they check invariances, not real writers.
+
+Example:
+    >>> rng = np.random.default_rng(0)
+    >>> source = VARIANTS["tight_crop"](digit, rng)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage as ndi
+
+__all__ = ["VARIANTS", "CUTOUT_VARIANTS", "PHOTO_VARIANTS", "Variant", "ink_box_crop"]
+
+Variant = Callable[[np.ndarray, np.random.Generator], "np.ndarray | bytes"]
+
+
+def _upscale(digit: np.ndarray, size: int) -> np.ndarray:
+    """A 28x28 uint8 MNIST digit as ink in [0, 1] at ``size`` x ``size`` (bicubic)."""
+    image = Image.fromarray(np.asarray(digit, np.uint8)).resize((size, size), Image.BICUBIC)
+    return np.clip(np.asarray(image, dtype=np.float32) / 255.0, 0.0, 1.0)
+
+
+def _on_paper(ink: np.ndarray, paper: np.ndarray, ink_level: float = 0.1) -> np.ndarray:
+    """Dark ink (level ``ink_level``) laid over ``paper`` (gray, 1 = white)."""
+    return paper * (1.0 - ink) + ink_level * ink
+
+
+def _place(ink: np.ndarray, shape: tuple[int, int], top: int, left: int) -> np.ndarray:
+    canvas = np.zeros(shape, np.float32)
+    canvas[top : top + ink.shape[0], left : left + ink.shape[1]] = ink
+    return canvas
+
+
+def _u8(gray: np.ndarray) -> np.ndarray:
+    return (np.clip(gray, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+
+def _resize(ink: np.ndarray, size: tuple[int, int], resample: int) -> np.ndarray:
+    """Resize float ink in [0, 1] to ``size = (width, height)``."""
+    image = Image.fromarray(np.ascontiguousarray(ink, np.float32), mode="F").resize(size, resample)
+    return np.clip(np.asarray(image, np.float32), 0.0, 1.0)
+
+
+def ink_box_crop(digit: np.ndarray, margin: int = 0, level: int = 0) -> np.ndarray:
+    """The digit cut out to its ink's bounding box plus ``margin`` pixels, as ink in [0, 1].
+
+    Args:
+        digit: uint8 ``(28, 28)`` MNIST digit, white on black.
+        margin: Pixels of background kept on each side.
+        level: Pixels above this value count as ink.
+    """
+    ink = np.asarray(digit, np.float32) / 255.0
+    rows = np.flatnonzero(digit.max(axis=1) > level)
+    cols = np.flatnonzero(digit.max(axis=0) > level)
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return np.pad(crop, margin) if margin else crop
+
+
+# --------------------------------------------------------------- photos and drawings
+def inverted(d, rng):
+    return 255 - d
+
+
+def scaled_300(d, rng):
+    ink = _place(_upscale(d, 220), (300, 300), 40, 40)
+    return _u8(_on_paper(ink, np.full((300, 300), 0.92, np.float32)))
+
+
+def off_centre(d, rng):
+    ink = _place(_upscale(d, 90), (260, 320), 150, 210)
+    return _u8(_on_paper(ink, np.full((260, 320), 0.88, np.float32)))
+
+
+def gradient(d, rng):
+    yy, xx = np.mgrid[0:240, 0:240].astype(np.float32)
+    paper = 0.45 + 0.5 * (xx + yy) / (2 * 239)  # dim corner to bright corner
+    ink = _place(_upscale(d, 160), (240, 240), 40, 40)
+    return _u8(_on_paper(ink, paper, ink_level=0.05))
+
+
+def grid(d, rng):
+    paper = np.full((240, 240), 0.95, np.float32)
+    paper[::16, :] = 0.72  # squared paper, 16 px squares
+    paper[:, ::16] = 0.72
+    ink = _place(_upscale(d, 160), (240, 240), 40, 40)
+    return _u8(_on_paper(ink, paper))
+
+
+def salt(d, rng):
+    image = _on_paper(_place(_upscale(d, 140), (200, 200), 30, 30), np.full((200, 200), 0.9))
+    flips = rng.random(image.shape)
+    image[flips < 0.01] = 0.0  # pepper: dark like ink
+    image[flips > 0.99] = 1.0
+    return _u8(image)
+
+
+def thick(d, rng):
+    ink = ndi.grey_dilation(_upscale(d, 140), footprint=np.ones((9, 9), bool))
+    return _u8(_on_paper(_place(ink, (200, 200), 30, 30), np.full((200, 200), 0.9)))
+
+
+def thin(d, rng):
+    ink = _upscale(d, 280)
+    ink = ndi.grey_erosion(ink, footprint=np.ones((7, 7), bool))
+    return _u8(_on_paper(_place(ink, (340, 340), 30, 30), np.full((340, 340), 0.9)))
+
+
+def rgb_jpeg(d, rng):
+    ink = _place(_upscale(d, 150), (200, 200), 25, 25)
+    paper = np.stack([np.full((200, 200), c, np.float32) for c in (0.93, 0.9, 0.82)], -1)
+    blue_pen = np.array([0.1, 0.15, 0.55], np.float32)
+    rgb = paper * (1.0 - ink[..., None]) + blue_pen * ink[..., None]
+    buffer = io.BytesIO()
+    Image.fromarray(_u8(rgb), mode="RGB").save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def rgba(d, rng):
+    # A canvas drawing: black strokes whose coverage is in alpha, transparent background.
+    ink = _place(_upscale(d, 140), (180, 180), 20, 20)
+    pixels = np.zeros((180, 180, 4), np.uint8)
+    pixels[..., 3] = _u8(ink)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode="RGBA").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def on_desk(d, rng):
+    # A phone photo that shows the dark table along two edges of the page.
+    paper = np.full((320, 320), 0.86, np.float32)
+    image = _on_paper(_place(_upscale(d, 170), (320, 320), 60, 90), paper)
+    image[:, :50] = 0.18
+    image[275:, :] = 0.22
+    return _u8(image)
+
+
+# --------------------------------------------------------------- cut-out scans
+# Each returns ink in [0, 1] (1 = ink); the registry below turns it into dark
+# on white and light on dark images.
+def _tight_crop(d, rng):
+    """Cut to the ink's box with a 0-2 px margin, upscaled 8x bilinear."""
+    crop = ink_box_crop(d, margin=int(rng.integers(0, 3)))
+    height, width = crop.shape
+    return _resize(crop, (8 * width, 8 * height), Image.BILINEAR)
+
+
+def _scan_16(d, rng):
+    """A scanned digit cut to its box, ~16 px tall at source, upscaled smoothly (grey strokes)."""
+    crop = ink_box_crop(d)
+    height, width = crop.shape
+    scale = 16.0 / height
+    small = _resize(crop, (max(2, round(width * scale)), 16), Image.BOX)
+    return _resize(small, (max(2, round(width * scale)) * 6, 96), Image.BICUBIC)
+
+
+def _one_bit(d, rng):
+    """A 1-bit scan: each digit stretched to fill a square frame (aspect not kept), jagged."""
+    crop = ink_box_crop(d)
+    size = int(rng.integers(32, 65))
+    square = _resize(crop, (size, size), Image.NEAREST)
+    return (square > rng.uniform(0.35, 0.6)).astype(np.float32)
+
+
+def _low_res(source: int, resample: int):
+    def variant(d, rng):
+        crop = ink_box_crop(d)
+        small = _resize(crop, (source, source), Image.BOX)  # stretched to a square
+        size = int(rng.integers(48, 97))
+        return _resize(small, (size, size), resample)
+
+    return variant
+
+
+def _stretched(d, rng):
+    """Stretched to fill a square (aspect not kept), grey strokes, larger frame."""
+    crop = ink_box_crop(d)
+    return _resize(crop, (112, 112), Image.BICUBIC)
+
+
+def _bold_small(d, rng):
+    """A bold marker on a small canvas: ink covers much of the frame and touches its edges."""
+    crop = ink_box_crop(d, margin=1)
+    height, width = crop.shape
+    big = _resize(crop, (3 * width, 3 * height), Image.BICUBIC)
+    bold = ndi.grey_dilation(big, footprint=np.ones((5, 5), bool))
+    return _resize(bold, (max(4, round(width * 1.5)), max(4, round(height * 1.5))), Image.BOX)
+
+
+def _dark_on_white(make):
+    def variant(d, rng):
+        return _u8(1.0 - 0.9 * make(d, rng))
+
+    variant.__doc__ = make.__doc__
+    return variant
+
+
+def _light_on_dark(make):
+    def variant(d, rng):
+        return _u8(0.05 + 0.9 * make(d, rng))
+
+    variant.__doc__ = make.__doc__
+    return variant
+
+
+_CUTOUTS: dict[str, Callable] = {
+    "tight_crop": _tight_crop,
+    "scan_16px": _scan_16,
+    "one_bit": _one_bit,
+    "low_res_8_bilinear": _low_res(8, Image.BILINEAR),
+    "low_res_8_nearest": _low_res(8, Image.NEAREST),
+    "low_res_16_bilinear": _low_res(16, Image.BILINEAR),
+    "low_res_16_nearest": _low_res(16, Image.NEAREST),
+    "stretched_square": _stretched,
+    "bold_small_canvas": _bold_small,
+}
+
+#: Photos and drawings with a margin around the digit.
+PHOTO_VARIANTS: dict[str, Variant] = {
+    f.__name__: f
+    for f in (
+        inverted,
+        scaled_300,
+        off_centre,
+        gradient,
+        grid,
+        salt,
+        thick,
+        thin,
+        rgb_jpeg,
+        rgba,
+        on_desk,
+    )
+}
+
+#: Cut-out scans, dark on white and (``_light``) light on dark.
+CUTOUT_VARIANTS: dict[str, Variant] = {
+    **{name: _dark_on_white(make) for name, make in _CUTOUTS.items()},
+    **{f"{name}_light": _light_on_dark(make) for name, make in _CUTOUTS.items()},
+}
+
+#: Every variant, by name.
+VARIANTS: dict[str, Variant] = {**PHOTO_VARIANTS, **CUTOUT_VARIANTS}
