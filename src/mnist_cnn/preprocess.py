@@ -39,6 +39,7 @@ import contextlib
 import io
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -49,6 +50,7 @@ from scipy import ndimage as ndi
 
 from .errors import ImageError
 from .fileio import atomic_path
+from .vision import baseline
 
 __all__ = [
     "MAX_PIXELS",
@@ -126,6 +128,8 @@ class InkMap:
             [0, 1] gray levels; low values mean faint ink.
         noise: Robust standard deviation of the background, in gray levels.
         reach: How far (working pixels) anti-aliased edges reach beyond ``mask``.
+        outside_paper: True when a desk or dark margin around the page was
+            found and painted over in the paper's tone.
     """
 
     gray: np.ndarray
@@ -139,6 +143,7 @@ class InkMap:
     contrast: float
     noise: float
     reach: float
+    outside_paper: bool = False
 
     def to_original(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         """Map a working-resolution box ``(x0, y0, x1, y1)`` (end exclusive) to the input's."""
@@ -168,6 +173,8 @@ class PreprocessResult:
             shrinking (0 when they were already as thick as MNIST's).
         components: Number of ink components kept as the digit (after specks
             were dropped).
+        method: Which reading was used: ``"plain"`` (LeCun's normalisation of
+            the whole image) or ``"page"`` (paper modelled first).
     """
 
     image28: np.ndarray
@@ -177,6 +184,7 @@ class PreprocessResult:
     stroke_width: float
     thickened_by: float
     components: int
+    method: str = "plain"
 
 
 # --------------------------------------------------------------------------- loading
@@ -482,7 +490,7 @@ def _ink_is_dark(work: np.ndarray) -> bool:
     return bool(dark > light)
 
 
-def _mask_outside_paper(work: np.ndarray) -> np.ndarray:
+def _mask_outside_paper(work: np.ndarray) -> tuple[np.ndarray, bool]:
     """Paint what lies around the page (a dark desk, a shadowed margin) in the paper's tone.
 
     A phone photo of a page often shows the table beside it. Next to the
@@ -499,22 +507,27 @@ def _mask_outside_paper(work: np.ndarray) -> np.ndarray:
     threshold = _otsu(small.ravel())
     bright = small > threshold
     if not bright.any() or bright.all():
-        return work
+        return work, False
     # A shadow dims the paper by a factor; a desk or a dark margin is another
     # material, far darker than the paper.
     if float(small[~bright].mean()) > 0.45 * float(small[bright].mean()):
-        return work
+        return work, False
     # A desk runs along an edge; writing that touches the edge only meets it
     # here and there.
     rim = np.concatenate([~bright[0], ~bright[-1], ~bright[1:-1, 0], ~bright[1:-1, -1]])
     if rim.mean() < 0.15:
-        return work
+        return work, False
     labels, count = ndi.label(bright)
     areas = np.bincount(labels.ravel())[1:]
     paper = ndi.binary_fill_holes(labels == 1 + int(np.argmax(areas)))
     outside = ~ndi.binary_erosion(paper, iterations=1, border_value=1)
     if not 0.03 <= outside.mean() <= 0.8:
-        return work
+        return work, False
+    # A desk runs along the whole of at least one side of the picture; ink
+    # that touches the frame (a tight crop) meets each side only in places.
+    sides = (outside[0], outside[-1], outside[:, 0], outside[:, -1])
+    if max(float(side.mean()) for side in sides) < 0.9:
+        return work, False
     level = float(np.median(small[paper & bright]))
     full = (
         np.asarray(
@@ -522,7 +535,7 @@ def _mask_outside_paper(work: np.ndarray) -> np.ndarray:
         )
         > 0
     )
-    return np.where(full, np.float32(level), work).astype(np.float32)
+    return np.where(full, np.float32(level), work).astype(np.float32), True
 
 
 def _otsu(values: np.ndarray) -> float:
@@ -656,8 +669,9 @@ def analyse_ink(gray: np.ndarray) -> InkMap:
     gray = np.asarray(gray, dtype=np.float32)
     work, scale = _to_working_scale(gray)
     dark_ink = _ink_is_dark(work)
+    outside_paper = False
     if dark_ink:
-        work = _mask_outside_paper(work)
+        work, outside_paper = _mask_outside_paper(work)
     flat, sigma = _flatten(1.0 - work if dark_ink else work, dark_ink)
     # Anti-aliased edges reach about a pixel beyond the half-ink boundary,
     # more when a small input was enlarged.
@@ -677,6 +691,7 @@ def analyse_ink(gray: np.ndarray) -> InkMap:
         0.0,
         sigma,
         reach,
+        outside_paper,
     )
     if candidates.sum() < 4:
         return blank
@@ -704,6 +719,7 @@ def analyse_ink(gray: np.ndarray) -> InkMap:
         contrast=level,
         noise=sigma,
         reach=reach,
+        outside_paper=outside_paper,
     )
 
 
@@ -906,47 +922,232 @@ def find_ink(source: ImageSource) -> InkMap:
     return info
 
 
-def preprocess(source: ImageSource) -> PreprocessResult:
-    """Find the one digit in an image and normalise it the MNIST way, keeping the details.
+#: A plain reading whose paper varies by more than this fraction of the
+#: ink's contrast has uneven light or a textured ground: the page reading
+#: (background flattening) is then tried beside it.
+UNEVEN_PAPER = 0.15
+# Otsu's effectiveness (between-class over total variance) below which a
+# thresholded image is noise or shading rather than ink on a ground:
+# Gaussian noise gives about 0.64, uniform noise 0.75, a digit over 0.9.
+_MIN_SEPARATION = 0.8
+_MIN_CONTRAST = 0.06
+# A blurry upscale of an 8x8 digit separates no better than uniform noise
+# (0.70); what tells them apart is that its neighbouring pixels agree.
+_MIN_STRUCTURE = 0.5
+
+Classifier = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class PlainReading:
+    """LeCun's plain normalisation of a whole image, and how far it can be trusted.
+
+    Attributes:
+        image28: float32 ``(28, 28)``, white on black.
+        mask: bool ``(h, w)`` kept ink at the working resolution.
+        inverted: True for dark ink on a light ground.
+        uneven: Spread of the ground's brightness over the ink's contrast
+            (robust standard deviation over the gap between the medians).
+        separation: Otsu's effectiveness, in [0, 1].
+        contrast: Gap between the ground's and the ink's median brightness.
+        structure: Correlation of neighbouring pixels in the image at its own
+            resolution (ink and shading are smooth; sensor noise is not).
+    """
+
+    image28: np.ndarray
+    mask: np.ndarray
+    inverted: bool
+    uneven: float
+    separation: float
+    contrast: float
+    structure: float = 1.0
+
+    @property
+    def has_ink(self) -> bool:
+        """Ink on a ground, not a flat or noisy image."""
+        return (
+            bool(self.mask.any())
+            and self.contrast >= _MIN_CONTRAST
+            and (self.separation >= _MIN_SEPARATION or self.structure >= _MIN_STRUCTURE)
+        )
+
+
+def _neighbour_correlation(gray: np.ndarray) -> float:
+    """Mean correlation of horizontally and vertically adjacent pixels (0 for noise)."""
+    values = np.asarray(gray, np.float64)
+    scores = []
+    for a, b in ((values[:, 1:], values[:, :-1]), (values[1:], values[:-1])):
+        if a.size < 4:
+            continue
+        a, b = a - a.mean(), b - b.mean()
+        denominator = float(np.sqrt((a * a).sum() * (b * b).sum()))
+        scores.append(float((a * b).sum()) / denominator if denominator > 0 else 0.0)
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def plain_reading(work: np.ndarray, structure: float = 1.0) -> PlainReading:
+    """The plain recipe (:mod:`mnist_cnn.vision.baseline`) on a working-scale grayscale image.
 
     Args:
-        source: Anything :func:`load_image` accepts.
+        work: float32 ``(h, w)`` grayscale in [0, 1], 1 = white.
+        structure: The image's :func:`_neighbour_correlation` at its own resolution.
+    """
+    threshold = baseline.otsu_threshold(work)
+    light = work > threshold
+    dark_ink = baseline.dark_ink_by_frame(light)
+    ink, mask = baseline.plain_ink(work, dark_ink=dark_ink)
+    ink_class = ~light if dark_ink else light
+    ground, strokes = work[~ink_class], work[ink_class]
+    if ground.size == 0 or strokes.size == 0:
+        empty = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
+        return PlainReading(empty, np.zeros(work.shape, bool), dark_ink, 0.0, 0.0, 0.0, structure)
+    contrast = abs(float(np.median(ground)) - float(np.median(strokes)))
+    uneven = _robust_sigma(ground) / max(contrast, 1e-3)
+    total = float(work.var())
+    between = (
+        ground.size
+        * strokes.size
+        / work.size**2
+        * (float(ground.mean()) - float(strokes.mean())) ** 2
+    )
+    separation = between / total if total > 0 else 0.0
+    return PlainReading(
+        image28=baseline.fit_mnist(ink, mask),
+        mask=mask,
+        inverted=dark_ink,
+        uneven=uneven,
+        separation=separation,
+        contrast=contrast,
+        structure=structure,
+    )
+
+
+def page_reading(
+    info: InkMap,
+) -> tuple[np.ndarray, list[Component], np.ndarray, float, float] | None:
+    """The page pipeline's reading of the one digit in ``info``.
 
     Returns:
-        A :class:`PreprocessResult`; its ``image28`` is what :func:`to_mnist` returns.
-
-    Raises:
-        ImageError: The image cannot be read, or no digit is found in it.
+        ``(image28, components, zone, stroke_width, thickened_by)``, or ``None``
+        when no digit-sized ink is found.
     """
-    name = _source_name(source)
-    info = find_ink(source)
-    gray = info.gray
+    if not _has_ink(info):
+        return None
     components = _select_digit(info)
     if not components:
-        raise _blank_error(name)
+        return None
     selected = np.array([c.label for c in components])
     digit = np.isin(info.labels, selected)
     ys, xs = np.nonzero(digit)
     longer_side = max(ys.max() - ys.min() + 1, xs.max() - xs.min() + 1)
     if longer_side < 0.02 * max(info.labels.shape) or longer_side < 4:
-        raise _blank_error(name)
+        return None
     zone = digit_zone(info, selected)
     ink = np.where(zone, info.ink, 0.0).astype(np.float32)
     stroke_width = _stroke_width(digit, ink)
     image28, thickened = ink_to_mnist(ink, digit, stroke_width)
-    zy, zx = np.nonzero(zone & (ink > 0.02))
-    if zy.size == 0:
-        zy, zx = ys, xs
-    box = info.to_original((int(zx.min()), int(zy.min()), int(zx.max()) + 1, int(zy.max()) + 1))
+    return image28, components, zone & (ink > 0.02), stroke_width, thickened
+
+
+def preprocess(source: ImageSource, classify: Classifier | None = None) -> PreprocessResult:
+    """Find the one digit in an image and normalise it the MNIST way, keeping the details.
+
+    Two readings are made. The *plain* one is LeCun's normalisation of the
+    whole image (one Otsu threshold, the class the frame does not hold is
+    ink, specks dropped, fitted to 20x20 and centred by centre of mass): it
+    reads cut-out scans, 1-bit and low-resolution images, and bold or tightly
+    cropped digits. The *page* one first models the paper (a desk around the
+    page, uneven light, grid and ruling lines) before finding the ink. The
+    plain reading is used unless the picture shows a page that it cannot
+    handle: a desk runs along a side (the page reading is taken), or the
+    ground varies by more than :data:`UNEVEN_PAPER` of the ink's contrast
+    (the page reading is taken, or, given ``classify``, whichever of the two
+    the classifier is surer of).
+
+    Args:
+        source: Anything :func:`load_image` accepts.
+        classify: Optional classifier, ``(N, 28, 28)`` float32 -> ``(N, 10)``
+            probabilities, that arbitrates between the two readings.
+
+    Returns:
+        A :class:`PreprocessResult`; its ``image28`` is what :func:`to_mnist`
+        returns, and ``method`` says which reading was used.
+
+    Raises:
+        ImageError: The image cannot be read, or no ink structure is found
+            in it (uniform, pure noise, or below the contrast floor).
+    """
+    name = _source_name(source)
+    gray = load_image(source)
+    work, scale = _to_working_scale(gray)
+    plain = plain_reading(work, _neighbour_correlation(gray if scale >= 1.0 else work))
+    needs_page = not plain.has_ink or plain.uneven > UNEVEN_PAPER
+    page = None
+    info = None
+    if needs_page or _rim_is_dark(work):
+        try:
+            info = analyse_ink(gray)
+        except (ValueError, MemoryError) as exc:
+            raise ImageError(f"{name}: cannot process the image ({exc})") from None
+        needs_page = needs_page or info.outside_paper
+        if needs_page:
+            page = page_reading(info)
+    use_page = False
+    if page is not None and needs_page:
+        use_page = True
+        # A desk along a side is a structural finding; uneven paper is a
+        # matter of degree, where the classifier arbitrates.
+        if plain.has_ink and classify is not None and not info.outside_paper:
+            probs = np.asarray(classify(np.stack([plain.image28, page[0]])))
+            use_page = float(probs[1].max()) > float(probs[0].max())
+    if use_page:
+        image28, components, zone, stroke_width, thickened = page
+        zy, zx = np.nonzero(zone)
+        box = info.to_original(
+            (int(zx.min()), int(zy.min()), int(zx.max()) + 1, int(zy.max()) + 1)
+        )
+        return PreprocessResult(
+            image28=image28,
+            gray=gray,
+            ink_box=box,
+            inverted=info.inverted,
+            stroke_width=stroke_width / info.scale,
+            thickened_by=thickened,
+            components=len(components),
+            method="page",
+        )
+    if not plain.has_ink:
+        raise _blank_error(name)
+    ys, xs = np.nonzero(plain.mask)
+    height, width = gray.shape
+    box = (
+        max(0, int(np.floor(xs.min() / scale))),
+        max(0, int(np.floor(ys.min() / scale))),
+        min(width, int(np.ceil((xs.max() + 1) / scale))),
+        min(height, int(np.ceil((ys.max() + 1) / scale))),
+    )
     return PreprocessResult(
-        image28=image28,
+        image28=plain.image28,
         gray=gray,
         ink_box=box,
-        inverted=info.inverted,
-        stroke_width=stroke_width / info.scale,
-        thickened_by=thickened,
-        components=len(components),
+        inverted=plain.inverted,
+        stroke_width=_stroke_width(plain.mask) / scale,
+        thickened_by=0.0,
+        components=int(ndi.label(plain.mask, structure=np.ones((3, 3), bool))[1]),
+        method="plain",
     )
+
+
+def _rim_is_dark(work: np.ndarray) -> bool:
+    """Cheap test for a dark desk or margin along a side, before the page analysis."""
+    sides = (
+        work[:3].mean(axis=0),
+        work[-3:].mean(axis=0),
+        work[:, :3].mean(axis=1),
+        work[:, -3:].mean(axis=1),
+    )
+    paper = float(np.percentile(work, 75))
+    return any(float(np.mean(side < 0.45 * paper)) >= 0.9 for side in sides)
 
 
 def preprocess_array(gray: np.ndarray) -> np.ndarray:
@@ -964,7 +1165,9 @@ def preprocess_array(gray: np.ndarray) -> np.ndarray:
     return preprocess(np.asarray(gray)).image28
 
 
-def to_mnist(source: ImageSource, *, assume_mnist: bool = False) -> np.ndarray:
+def to_mnist(
+    source: ImageSource, *, assume_mnist: bool = False, classify: Classifier | None = None
+) -> np.ndarray:
     """Turn an image of one handwritten digit into the model's 28x28 input.
 
     Args:
@@ -973,6 +1176,8 @@ def to_mnist(source: ImageSource, *, assume_mnist: bool = False) -> np.ndarray:
         assume_mnist: The image is already MNIST-formatted (the CLI's ``--raw``):
             only convert to grayscale and scale to [0, 1]; no inversion, no
             cropping, no centring.
+        classify: Optional classifier that arbitrates between readings (see
+            :func:`preprocess`).
 
     Returns:
         float32 ``(28, 28)`` in [0, 1], white digit on black, MNIST style.
@@ -990,7 +1195,7 @@ def to_mnist(source: ImageSource, *, assume_mnist: bool = False) -> np.ndarray:
                 "pixels (leave out --raw to preprocess any image)"
             )
         return gray
-    return preprocess(source).image28
+    return preprocess(source, classify).image28
 
 
 # --------------------------------------------------------------------------- previews
