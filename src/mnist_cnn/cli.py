@@ -180,6 +180,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         return EXIT_ERROR
 
     good: list[tuple[Path, object, object]] = []
+    several: dict[Path, int] = {}
     failed = len(problems)
     for path in paths:
         try:
@@ -187,8 +188,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 image28 = preprocess.to_mnist(path, assume_mnist=True)
                 original = image28
             else:
-                result = preprocess.preprocess(path)
+                result = preprocess.preprocess(path, classify=predictor.predict_proba)
                 image28, original = result.image28, result.gray
+                if result.digits_side_by_side > 1:
+                    several[path] = result.digits_side_by_side
+                    print(
+                        f"warning: {path}: holds {result.digits_side_by_side} digits side by "
+                        "side; predict reads one digit (the answer below is for the largest). "
+                        f"Read the number with: mnist-cnn read {path}",
+                        file=sys.stderr,
+                    )
         except ImageError as exc:
             print(f"error: {exc}", file=sys.stderr)
             failed += 1
@@ -203,12 +212,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
         probs = predictor.predict_proba(np.stack([g[2] for g in good]))
         for (path, _, _), p in zip(good, probs, strict=True):
             pred = Prediction.from_probabilities(p)
-            uncertain = pred.probability < args.min_confidence
+            uncertain = pred.probability < args.min_confidence or path in several
             if args.json:
-                print(json.dumps({"file": str(path), **pred.to_dict(args.min_confidence)}))
+                answer = {"file": str(path), **pred.to_dict(args.min_confidence)}
+                if path in several:
+                    answer.update(uncertain=True, digits_side_by_side=several[path])
+                print(json.dumps(answer))
             else:
                 top3 = "  ".join(f"{d}:{q:.3f}" for d, q in pred.top3)
                 flag = "  (uncertain)" if uncertain else ""
+                if path in several:
+                    flag = f"  (uncertain: {several[path]} digits, use read)"
                 print(f"{path}: {pred.digit}  p={pred.probability:.3f}  top3 {top3}{flag}")
         if args.preview:
             pairs = [

@@ -175,6 +175,9 @@ class PreprocessResult:
             were dropped).
         method: Which reading was used: ``"plain"`` (LeCun's normalisation of
             the whole image) or ``"page"`` (paper modelled first).
+        digits_side_by_side: How many digit-sized pieces of ink stand side by
+            side (see :func:`count_side_by_side`); more than 1 means the image
+            holds a number, which ``read`` reads, not one digit.
     """
 
     image28: np.ndarray
@@ -185,6 +188,7 @@ class PreprocessResult:
     thickened_by: float
     components: int
     method: str = "plain"
+    digits_side_by_side: int = 1
 
 
 # --------------------------------------------------------------------------- loading
@@ -1115,6 +1119,9 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
             thickened_by=thickened,
             components=len(components),
             method="page",
+            digits_side_by_side=count_side_by_side(
+                [c.box for c in find_components(info)], [c.area for c in find_components(info)]
+            ),
         )
     if not plain.has_ink:
         raise _blank_error(name)
@@ -1126,6 +1133,9 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
         min(width, int(np.ceil((xs.max() + 1) / scale))),
         min(height, int(np.ceil((ys.max() + 1) / scale))),
     )
+    labels, count = ndi.label(plain.mask, structure=np.ones((3, 3), bool))
+    pieces = ndi.find_objects(labels)
+    areas = np.bincount(labels.ravel())[1:]
     return PreprocessResult(
         image28=plain.image28,
         gray=gray,
@@ -1133,9 +1143,49 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
         inverted=plain.inverted,
         stroke_width=_stroke_width(plain.mask) / scale,
         thickened_by=0.0,
-        components=int(ndi.label(plain.mask, structure=np.ones((3, 3), bool))[1]),
+        components=int(count),
         method="plain",
+        digits_side_by_side=count_side_by_side(
+            [(p[1].start, p[0].start, p[1].stop, p[0].stop) for p in pieces],
+            [int(a) for a in areas],
+        ),
     )
+
+
+def count_side_by_side(boxes: list[tuple[int, int, int, int]], areas: list[int]) -> int:
+    """How many pieces of ink look like separate digits written side by side.
+
+    A piece counts when it is at least half as tall as the tallest and has at
+    least a tenth of the largest's ink; pieces whose columns overlap by more
+    than a third of the narrower one's width count once (the two strokes of
+    a '4', a '5' whose bar came apart).
+
+    Args:
+        boxes: ``(x0, y0, x1, y1)`` per piece, end exclusive.
+        areas: Ink pixels per piece.
+    """
+    if not boxes:
+        return 0
+    tallest = max(b[3] - b[1] for b in boxes)
+    largest = max(areas)
+    big = sorted(
+        (
+            b
+            for b, a in zip(boxes, areas, strict=True)
+            if b[3] - b[1] >= 0.5 * tallest and a >= 0.1 * largest
+        ),
+        key=lambda b: b[0],
+    )
+    count, right, left = 0, None, None
+    for x0, _, x1, _ in big:
+        if right is not None:
+            overlap = min(right, x1) - max(left, x0)
+            if overlap > min(right - left, x1 - x0) / 3:
+                left, right = min(left, x0), max(right, x1)
+                continue
+        count += 1
+        left, right = x0, x1
+    return count
 
 
 def _rim_is_dark(work: np.ndarray) -> bool:
