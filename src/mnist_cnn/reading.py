@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ __all__ = [
     "WEIGHTS_WITH_VERIFIER",
     "Classifier",
     "DigitCrop",
+    "Mark",
     "ReadDigit",
     "ReadResult",
     "ScoreWeights",
@@ -120,6 +122,17 @@ class ReadDigit(NamedTuple):
     box: Box
 
 
+class Mark(NamedTuple):
+    """A mark on the line that is not a digit: ``(kind, box)``.
+
+    ``kind`` is ``"dot"``, ``"comma"``, ``"dash"`` or ``"underline"``; the
+    box is in input pixels, end exclusive.
+    """
+
+    kind: str
+    box: Box
+
+
 @dataclass(frozen=True)
 class ReadResult:
     """What :func:`read_number` read.
@@ -129,11 +142,15 @@ class ReadResult:
         digits: One :class:`ReadDigit` ``(digit, probability, box)`` per
             character of ``text``, boxes in input pixels.
         images: The 28x28 inputs the classifier saw, float32 ``(N, 28, 28)``.
+        marks: What was skipped as not a digit (separators, dashes,
+            underlines), left to right: a caller can see that "1.990" was
+            read as the digits 1 9 9 0 with a separator after the first.
     """
 
     text: str
     digits: list[ReadDigit]
     images: np.ndarray = field(repr=False)
+    marks: list[Mark] = field(default_factory=list)
 
     @property
     def probability(self) -> float:
@@ -155,6 +172,7 @@ class ReadResult:
                 for d in self.digits
             ],
             "uncertain": any(d.probability < min_confidence for d in self.digits),
+            "marks": [{"kind": m.kind, "box": [int(v) for v in m.box]} for m in self.marks],
         }
 
 
@@ -196,6 +214,7 @@ class _Line:
     height: float  # digit height, working pixels
     digit_width: float  # typical digit width, working pixels
     centre_y: float  # vertical centre of the line's digits, working pixels
+    marks: list[tuple[str, Box]] = field(default_factory=list)  # working pixels
 
 
 def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
@@ -206,10 +225,17 @@ def _centre(box: Box) -> float:
     return (box[0] + box[2]) / 2
 
 
-def _group_components(components: Sequence[Component]) -> tuple[list[_Group], float]:
-    """Merge broken strokes into digits and drop specks; return the groups and digit height."""
+def _group_components(
+    components: Sequence[Component],
+) -> tuple[list[_Group], float, list[tuple[str, Box]]]:
+    """Merge broken strokes into digits, set marks aside and drop specks.
+
+    Returns:
+        The digit groups left to right, the line's digit height, and the
+        marks ``(kind, box)`` found (see :func:`_mark_kind`).
+    """
     if not components:
-        return [], 0.0
+        return [], 0.0, []
     largest = max(c.area for c in components)
     # Specks: tiny compared with the largest piece of ink.
     pieces = [c for c in components if c.area >= 0.02 * largest]
@@ -253,7 +279,24 @@ def _group_components(components: Sequence[Component]) -> tuple[list[_Group], fl
         for g in groups
         if g.height >= 0.35 * height or (g.area >= 0.2 * largest and g.width < 2 * g.height)
     ]
+    # Marks: separators, dashes and lines are told from digits by their size
+    # and where they sit on the line, before they can join a digit.
+    tall = [g for g in digits if g.height >= 0.6 * height] or digits
+    band = (
+        float(np.median([g.box[1] for g in tall])),
+        float(np.median([g.box[3] for g in tall])),
+    )
+    marks: list[tuple[str, Box]] = []
+    kept = []
     for group in groups:
+        others = [d for d in tall if d is not group]
+        kind = _mark_kind(group, height, band, others)
+        if kind is None:
+            kept.append(group)
+        else:
+            marks.append((kind, group.box))
+    digits = [g for g in digits if any(g is k for k in kept)]
+    for group in kept:
         if any(group is d for d in digits):
             continue
         near = [
@@ -276,7 +319,90 @@ def _group_components(components: Sequence[Component]) -> tuple[list[_Group], fl
             # (a '2' written small at the end of a number).
             digits.append(group)
     digits.sort(key=lambda g: _centre(g.box))
-    return digits, height
+    marks.sort(key=lambda m: _centre(m[1]))
+    return digits, height, marks
+
+
+def _mark_kind(
+    group: _Group, height: float, band: tuple[float, float], digits: Sequence[_Group]
+) -> str | None:
+    """``"dot"``, ``"comma"``, ``"dash"`` or ``"underline"`` when ``group`` is such a mark.
+
+    Args:
+        group: A piece of ink (or several merged).
+        height: The line's digit height.
+        band: ``(top, bottom)`` of the line's tall digits.
+        digits: The line's other tall digits.
+
+    A flat piece (at most 0.3 of the digit height, twice as wide as tall)
+    that lies beside the digits rather than over one (a detached bar of a
+    '5' or a '7' lies over its digit) is a dash in the middle of the band
+    and an underline at or below its bottom. A small piece (under 0.45 of
+    the digit height both ways) lying wholly in the lower half of the band
+    or below it is a dot, or a comma when it reaches below the band or is
+    much taller than wide. Everything else is taken for (part of) a digit.
+    """
+    top, bottom = band
+    centre_y = (group.box[1] + group.box[3]) / 2
+    over_digit = any(
+        _overlap(group.box[0], group.box[2], d.box[0], d.box[2]) > 0.3 * min(group.width, d.width)
+        for d in digits
+    )
+    flat = group.height <= 0.3 * height and group.width >= 2 * group.height
+    if flat and group.width >= 1.5 * height and centre_y > bottom - 0.25 * height:
+        return "underline"  # long enough to run under several digits
+    if flat and not over_digit:
+        return "underline" if centre_y > bottom - 0.15 * height else "dash"
+    small = group.height <= 0.45 * height and group.width <= 0.45 * height
+    if small and not over_digit and group.box[1] >= (top + bottom) / 2:
+        below = group.box[3] > bottom + 0.1 * height
+        return "comma" if below or group.height > 1.6 * group.width else "dot"
+    return None
+
+
+def _remove_long_lines(info: InkMap) -> tuple[InkMap, list[Box]]:
+    """Take underlines and baselines out of the ink, even where digits touch them.
+
+    A horizontal run of ink longer than 1.5 times the line's height (the
+    95th percentile of each column's ink extent) is longer than any stroke
+    of a digit: such runs in the lowest quarter of the writing are removed
+    from the mask and the ink, and each comes back as a box (working pixels).
+    """
+    mask = info.mask
+    columns = np.flatnonzero(mask.any(axis=0))
+    if columns.size == 0:
+        return info, []
+    first = np.argmax(mask[:, columns], axis=0)
+    last = mask.shape[0] - np.argmax(mask[::-1, columns], axis=0)
+    extent = float(np.percentile(last - first, 95))
+    length = int(round(1.5 * extent))
+    if length < 8 or length >= mask.shape[1]:
+        return info, []
+    lines = ndi.binary_opening(mask, structure=np.ones((1, length), bool))
+    if not lines.any():
+        return info, []
+    labels, count = ndi.label(lines, structure=np.ones((3, 3), bool))
+    rows = np.flatnonzero(mask.any(axis=1))
+    low = rows[0] + 0.75 * (rows[-1] + 1 - rows[0])
+    boxes = []
+    for slices in ndi.find_objects(labels):
+        y0, y1, x0, x1 = slices[0].start, slices[0].stop, slices[1].start, slices[1].stop
+        # A thick bar (a block of ink) is not a line, and an underline lies
+        # under the writing (a wide '4' or '7' has long bars higher up).
+        if y1 - y0 <= 0.35 * extent and (y0 + y1) / 2 >= low:
+            boxes.append((x0, y0, x1, y1))
+    if not boxes:
+        return info, []
+    erase = np.zeros(mask.shape, bool)
+    for x0, y0, x1, y1 in boxes:
+        erase[max(0, y0 - 1) : y1 + 1, x0:x1] = True
+    mask = mask & ~erase
+    ink = np.where(erase, 0.0, info.ink).astype(np.float32)
+    labels, count = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
+    return (
+        dataclasses.replace(info, mask=mask, ink=ink, labels=labels.astype(np.int32), count=count),
+        boxes,
+    )
 
 
 def _typical_width(groups: Sequence[_Group], height: float) -> float:
@@ -458,12 +584,13 @@ def _paste(window: np.ndarray, source: np.ndarray, origin: tuple[int, int], at=(
 
 def _analyse(source: ImageSource) -> _Line:
     name = _source_name(source)
-    info = find_ink(source)
-    groups, height = _group_components(find_components(info))
+    info, lines = _remove_long_lines(find_ink(source))
+    groups, height, marks = _group_components(find_components(info))
     if not groups or height < 4:
         raise _blank_error(name)
     centre_y = float(np.median([(g.box[1] + g.box[3]) / 2 for g in groups]))
-    return _Line(info, groups, height, _typical_width(groups, height), centre_y)
+    marks = sorted(marks + [("underline", box) for box in lines], key=lambda m: _centre(m[1]))
+    return _Line(info, groups, height, _typical_width(groups, height), centre_y, marks)
 
 
 def _geometric_count(group: _Group, line: _Line) -> int:
@@ -752,6 +879,7 @@ def _read_number(
         text="".join(str(d.digit) for d in digits),
         digits=digits,
         images=np.stack([crop.image28 for crop, _ in chosen]).astype(np.float32),
+        marks=[Mark(kind, line.info.to_original(box)) for kind, box in line.marks],
     )
 
 

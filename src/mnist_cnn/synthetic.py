@@ -21,7 +21,14 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-__all__ = ["ComposedNumber", "compose_number", "digit_ink"]
+__all__ = [
+    "AMOUNT_KINDS",
+    "ComposedAmount",
+    "ComposedNumber",
+    "compose_amount",
+    "compose_number",
+    "digit_ink",
+]
 
 
 @dataclass(frozen=True)
@@ -103,3 +110,145 @@ def compose_number(
     gray = paper * (1.0 - canvas) + ink_level * canvas
     image = (np.clip(gray, 0, 1) * 255 + 0.5).astype(np.uint8)
     return ComposedNumber(image=image, spans=spans, height=height)
+
+
+#: Kinds of written amounts :func:`compose_amount` draws.
+AMOUNT_KINDS = (
+    "plain",
+    "decimal",
+    "thousands",
+    "trailing_dash",
+    "underline",
+    "patterned_paper",
+    "ruled_paper",
+    "small",
+)
+
+
+@dataclass(frozen=True)
+class ComposedAmount:
+    """A number written as people write amounts.
+
+    Attributes:
+        image: uint8 ``(H, W)`` grayscale, dark ink on light paper.
+        marks: The marks drawn, left to right, by kind (``"dot"``,
+            ``"comma"``, ``"dash"``, ``"underline"``).
+    """
+
+    image: np.ndarray
+    marks: list[str]
+
+
+def _mark_ink(kind: str, height: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """A mark drawn with a pen about as wide as MNIST's; returns its ink and its top
+    offset from the digit box's top (MNIST ink spans 4/28 to 24/28 of the box)."""
+    from PIL import ImageDraw
+
+    pen = max(2, round(height * 2.5 / 28 * rng.uniform(0.8, 1.3)))
+    base = round(height * 24 / 28)
+    if kind == "dot":
+        size = pen + round(rng.uniform(0, 0.05) * height)
+        canvas = Image.new("L", (size + 2, size + 2), 0)
+        ImageDraw.Draw(canvas).ellipse([1, 1, size, size], fill=255)
+        top = base - size
+    elif kind == "comma":
+        w, h = pen + round(0.06 * height), round(rng.uniform(0.14, 0.24) * height)
+        canvas = Image.new("L", (w + 2, h + 2), 0)
+        ImageDraw.Draw(canvas).line([(w, 1), (1, h)], fill=255, width=pen)
+        top = base - round(0.35 * h)
+    elif kind == "dash":
+        w = round(rng.uniform(0.3, 0.55) * height)
+        canvas = Image.new("L", (w + 2, pen + 2), 0)
+        ImageDraw.Draw(canvas).line([(1, pen // 2 + 1), (w, pen // 2 + 1)], fill=255, width=pen)
+        top = round(height * rng.uniform(0.45, 0.6))
+    else:
+        raise ValueError(f"unknown mark kind {kind!r}")
+    ink = np.asarray(canvas, np.float32) / 255.0
+    return ndi.gaussian_filter(ink, 0.6), top
+
+
+def compose_amount(
+    digits: np.ndarray, rng: np.random.Generator, kind: str, height: int = 64
+) -> ComposedAmount:
+    """Write MNIST digits as an amount of the given ``kind`` (see :data:`AMOUNT_KINDS`).
+
+    ``decimal`` puts a '.' or ',' before the last two digits; ``thousands``
+    separates groups of three with '.' or ','; ``trailing_dash`` ends the
+    amount with '-' or '.-'; ``underline`` draws a line under it (touching
+    the digits or not); ``patterned_paper`` lays wavy security-paper lines
+    under the ink; ``ruled_paper`` light ruled lines; ``small`` writes it
+    30-45 px tall.
+
+    Args:
+        digits: ``(N, 28, 28)`` uint8 MNIST digits, N >= 1.
+        rng: Source of every random choice.
+        kind: One of :data:`AMOUNT_KINDS`.
+        height: Pixels per 28x28 digit box (``small`` ignores it).
+
+    Returns:
+        The image and the marks drawn; the digits read left to right as given.
+    """
+    if kind not in AMOUNT_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(AMOUNT_KINDS)}, got {kind!r}")
+    if kind == "small":
+        height = int(rng.integers(30, 46))
+    count = len(digits)
+    # The sequence to lay out: digit indices and mark names.
+    items: list = list(range(count))
+    separator = "dot" if rng.random() < 0.5 else "comma"
+    if kind == "decimal" and count >= 3:
+        items.insert(count - 2, separator)
+    elif kind == "thousands" and count >= 4:
+        for position in range(count - 3, 0, -3):
+            items.insert(position, separator)
+    elif kind == "trailing_dash":
+        items += ["dot", "dash"] if rng.random() < 0.5 else ["dash"]
+    placed = []
+    for item in items:
+        if isinstance(item, str):
+            ink, top = _mark_ink(item, height, rng)
+        else:
+            ink = digit_ink(digits[item], height)
+            top = (height - ink.shape[0]) // 2
+        placed.append((item, ink, top))
+    gaps = [
+        int(
+            round(
+                rng.uniform(0.02, 0.12 if isinstance(a[0], str) or isinstance(b[0], str) else 0.3)
+                * height
+            )
+        )
+        for a, b in zip(placed[:-1], placed[1:], strict=True)
+    ]
+    width = sum(p[1].shape[1] for p in placed) + sum(gaps) + 2 * height
+    canvas = np.zeros((2 * height, width), np.float32)
+    x = height
+    line_top = height // 2
+    for k, (item, ink, top) in enumerate(placed):
+        jitter = 0 if isinstance(item, str) else int(rng.integers(-height // 12, height // 12 + 1))
+        y = min(max(0, line_top + top + jitter), canvas.shape[0] - ink.shape[0])
+        region = canvas[y : y + ink.shape[0], x : x + ink.shape[1]]
+        np.maximum(region, ink, out=region)
+        x += ink.shape[1] + (gaps[k] if k < len(gaps) else 0)
+    marks = [item for item in items if isinstance(item, str)]
+    if kind == "underline":
+        pen = max(2, round(height * 2.5 / 28))
+        y = line_top + round(height * rng.uniform(0.84, 0.98))
+        x0, x1 = round(height * rng.uniform(0.6, 0.95)), x - round(height * rng.uniform(-0.3, 0.1))
+        canvas[y : y + pen, x0:x1] = np.maximum(canvas[y : y + pen, x0:x1], 1.0)
+        marks.append("underline")
+    paper = np.full(canvas.shape, 0.9, np.float32)
+    if kind == "patterned_paper":
+        yy, xx = np.mgrid[0 : canvas.shape[0], 0 : canvas.shape[1]].astype(np.float32)
+        period = rng.uniform(0.15, 0.3) * height
+        amplitude = rng.uniform(0.05, 0.15) * height
+        phase = amplitude * np.sin(xx / rng.uniform(0.3, 0.6) / height * 2 * np.pi)
+        waves = 0.5 + 0.5 * np.cos((yy + phase) / period * 2 * np.pi)
+        paper = paper - rng.uniform(0.12, 0.25) * waves**4
+    elif kind == "ruled_paper":
+        spacing = int(height * rng.uniform(0.5, 0.9))
+        paper[int(rng.integers(0, spacing)) :: spacing] = 0.72
+    paper = paper + 0.02 * rng.standard_normal(canvas.shape)
+    gray = paper * (1.0 - canvas) + 0.1 * canvas
+    image = (np.clip(gray, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return ComposedAmount(image=image, marks=marks)
