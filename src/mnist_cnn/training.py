@@ -4,7 +4,8 @@
 as the tutorial does, holds out the last ``validation_split`` of the training
 images (as Keras's ``validation_split`` does), trains with Keras's ``fit``,
 evaluates on the test set, and writes a run directory with the model, the
-config, history, metrics and plots.
+config, history, metrics, the evaluation (``evaluation.json``), plots and the
+report page (``report.html``).
 
 Speed. On CPUs with native bfloat16 dot products (AVX512-BF16 or AMX), the
 default ``precision="auto"`` trains under Keras's ``mixed_bfloat16`` policy:
@@ -84,6 +85,9 @@ class TrainResult:
         metrics: The content of ``metrics.json``.
         config: The resolved config.
         run_dir: The run directory, or ``None`` when ``save=False``.
+        evaluation: The test-set evaluation (:func:`mnist_cnn.evaluation.summarize`,
+            the content of ``evaluation.json``), or ``None`` without test images.
+        test_probabilities: ``(n_test, 10)`` float32 test-set probabilities, or ``None``.
     """
 
     model: keras.Model
@@ -91,6 +95,8 @@ class TrainResult:
     metrics: dict[str, Any]
     config: TrainConfig
     run_dir: Path | None = None
+    evaluation: dict[str, Any] | None = None
+    test_probabilities: np.ndarray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -177,6 +183,7 @@ def train(
     data: tuple[ArrayPair, ArrayPair] | None = None,
     validation_data: ArrayPair | None = None,
     save: bool = True,
+    report: bool = True,
     verbose: int | str = "auto",
     log: Callable[[str], None] = print,
 ) -> TrainResult:
@@ -185,11 +192,14 @@ def train(
     Args:
         config: The run's settings; ``TrainConfig()`` is the tutorial's.
         data: ``((x_train, y_train), (x_test, y_test))`` uint8 images
-            ``(N, 28, 28)`` and integer labels, instead of loading MNIST.
+            ``(N, 28, 28)`` and integer labels, instead of loading MNIST. An
+            empty test set skips the test evaluation (its metrics are ``None``).
         validation_data: An explicit ``(x_val, y_val)`` (uint8 images, integer
             labels), the tutorial's ``validation_data=`` alternative; then all
             of the training data is trained on and ``validation_split`` is ignored.
         save: Write a run directory under ``config.out_dir``.
+        report: With ``save``, also write the run's ``report.html``
+            (:func:`mnist_cnn.report.write_report`).
         verbose: Keras's progress-bar setting (``"auto"``, 0, 1, 2).
         log: Where the tutorial's shape printouts and summaries go.
 
@@ -200,6 +210,11 @@ def train(
     keras.utils.set_random_seed(config.seed)
     precision = resolve_precision(config.precision)
 
+    data_source = (
+        {"split": "test", "limit": config.test_limit, "data_dir": config.data_dir}
+        if data is None
+        else {"split": "test", "source": "arrays"}
+    )
     (x_train_raw, y_train_raw), (x_test_raw, y_test_raw) = data or load_data(config)
     log(f"Train Data : X={x_train_raw.shape} Y={y_train_raw.shape}")
     log(f"Test Data  : X={x_test_raw.shape} y={y_test_raw.shape}")
@@ -246,11 +261,19 @@ def train(
     history = {k: [float(v) for v in values] for k, values in fit_history.history.items()}
 
     model = float32_copy(fit_model, config.model)
-    test_loss, test_accuracy = (
-        float(v) for v in model.evaluate(x_test, y_test, batch_size=config.batch_size, verbose=0)
-    )
-    log(f"Test loss: {test_loss:.4f}")
-    log(f"Test accuracy: {test_accuracy:.4f}")
+    # One forward pass over the test set gives loss, accuracy and the whole
+    # evaluation (evaluation.json), so the numbers agree everywhere.
+    evaluation, test_probabilities = None, None
+    test_loss = test_accuracy = None
+    if len(x_test):
+        from .evaluation import summarize
+        from .inference import Predictor
+
+        test_probabilities = Predictor(model).predict_proba(x_test)
+        evaluation = {**summarize(test_probabilities, y_test.argmax(axis=1)), "data": data_source}
+        test_loss, test_accuracy = evaluation["test_loss"], evaluation["test_accuracy"]
+        log(f"Test loss: {test_loss:.4f}")
+        log(f"Test accuracy: {test_accuracy:.4f}")
 
     metrics: dict[str, Any] = {
         "test_loss": test_loss,
@@ -272,9 +295,21 @@ def train(
         "cpu": envinfo.cpu_info(),
         "peak_rss_mb": envinfo.peak_rss_mb(),
     }
-    result = TrainResult(model=model, history=history, metrics=metrics, config=config)
+    result = TrainResult(
+        model=model,
+        history=history,
+        metrics=metrics,
+        config=config,
+        evaluation=evaluation,
+        test_probabilities=test_probabilities,
+    )
     if save:
-        result.run_dir = save_run(result, first_images, first_labels)
+        gallery = None
+        if evaluation is not None:
+            gallery = x_test[[item["index"] for item in evaluation["top_losses"]]]
+        result.run_dir = save_run(
+            result, first_images, first_labels, gallery_images=gallery, report=report
+        )
         log(f"Saved run to {result.run_dir}")
     return result
 
@@ -290,11 +325,26 @@ def history_csv(history: dict[str, list[float]]) -> str:
     return buffer.getvalue()
 
 
-def save_run(result: TrainResult, x_train: np.ndarray, y_train: np.ndarray) -> Path:
+def save_run(
+    result: TrainResult,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    gallery_images: np.ndarray | None = None,
+    report: bool = True,
+) -> Path:
     """Write a complete run directory and point ``latest`` at it.
 
     Everything is written into a staging folder first, so an interrupted run
     leaves no partial directory behind.
+
+    Args:
+        result: What :func:`train` produced.
+        x_train: The first training images, for ``samples.png``.
+        y_train: Their labels.
+        gallery_images: The test images of ``result.evaluation["top_losses"]``,
+            in that order, for the report's gallery.
+        report: Also write ``report.html``.
     """
     config = result.config
     name = runs.new_run_name(config.model)
@@ -309,6 +359,12 @@ def save_run(result: TrainResult, x_train: np.ndarray, y_train: np.ndarray) -> P
         if result.history.get("loss"):
             plots.save_learning_curves(result.history, staging / "learning_curves.png")
         plots.save_samples(x_train[:9], y_train[:9], staging / "samples.png")
+        if result.evaluation is not None:
+            write_json(staging / "evaluation.json", result.evaluation)
+        if report:
+            from .report import write_report
+
+            write_report(staging, gallery_images=gallery_images, title=name)
         return runs.publish(staging, name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
