@@ -50,6 +50,8 @@ def test_cv_flag_errors_are_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert cli.main(["cv", "--folds", "11", "--train-limit", "100"]) == 2
     assert capsys.readouterr().err == "error: folds must be an integer from 2 to 10, got 11\n"
+    assert cli.main(["cv", "--folds", "3", "--train-limit", "2"]) == 2
+    assert "3 folds need at least 3 training images" in capsys.readouterr().err
     assert cli.main(["cv", "--resume", "nowhere"]) == 2
     assert "not a cv run directory" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()

@@ -160,6 +160,11 @@ def cross_validate(
     check_folds(folds)
     if not isinstance(test, bool):
         raise ConfigError(f"test must be True or False, got {test!r}")
+    if config.train_limit is not None and config.train_limit < folds:
+        raise ConfigError(
+            f"{folds} folds need at least {folds} training images, got train_limit "
+            f"{config.train_limit}"
+        )
     cv_dir = new_cv_dir(config.out_dir, folds, config.model)
     write_json(cv_dir / "config.json", config.to_dict())
     state = {"kind": "cv", "folds": folds, "test": test, "complete": False}
