@@ -187,6 +187,36 @@ def test_train_no_report(tmp_path, monkeypatch, capsys):
     assert "Report:" not in capsys.readouterr().out
 
 
+@pytest.mark.slow
+def test_a_failing_report_does_not_cost_the_run(tmp_path, monkeypatch, mnist_test):
+    from mnist_cnn.config import TrainConfig
+    from mnist_cnn.training import train
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("template missing")
+
+    monkeypatch.setattr(report, "write_report", broken)
+    x, y = mnist_test
+    lines = []
+    result = train(
+        TrainConfig(epochs=1, out_dir=str(tmp_path)),
+        data=((x[:256], y[:256]), (x[256:320], y[256:320])),
+        verbose=0,
+        log=lines.append,
+    )
+    assert (result.run_dir / "model.keras").is_file()
+    assert (result.run_dir / "evaluation.json").is_file()
+    assert not (result.run_dir / "report.html").exists()
+    assert lines[-1] == (
+        "report.html not written (RuntimeError: template missing); "
+        f"retry with: mnist-cnn report {result.run_dir}"
+    )
+    # Trained on arrays: the page says the gallery's images are not available.
+    monkeypatch.undo()
+    report.write_report(result.run_dir)
+    assert "are not available" in (result.run_dir / "report.html").read_text()
+
+
 # ---------------------------------------------------------------- compare
 def _fake_run(root: Path, name: str, seed: int, accuracy: float, epochs: int = 3) -> Path:
     run = root / name

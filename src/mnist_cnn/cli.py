@@ -81,7 +81,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     per_epoch = ", ".join(f"{s:.1f}" for s in m["seconds_per_epoch"])
     print(f"Seconds per epoch: {per_epoch}")
     print(f"Run: {result.run_dir}  (also {Path(args.out) / 'latest'})")
-    if not args.no_report:
+    if (result.run_dir / "report.html").is_file():
         print(f"Report: {result.run_dir / 'report.html'}")
     return 0
 

@@ -199,7 +199,9 @@ def train(
             of the training data is trained on and ``validation_split`` is ignored.
         save: Write a run directory under ``config.out_dir``.
         report: With ``save``, also write the run's ``report.html``
-            (:func:`mnist_cnn.report.write_report`).
+            (:func:`mnist_cnn.report.write_report`) once the run is saved. A
+            report that fails is logged, not raised: the run stays, and
+            ``mnist-cnn report`` can write the page later.
         verbose: Keras's progress-bar setting (``"auto"``, 0, 1, 2).
         log: Where the tutorial's shape printouts and summaries go.
 
@@ -304,14 +306,37 @@ def train(
         test_probabilities=test_probabilities,
     )
     if save:
-        gallery = None
-        if evaluation is not None:
-            gallery = x_test[[item["index"] for item in evaluation["top_losses"]]]
-        result.run_dir = save_run(
-            result, first_images, first_labels, gallery_images=gallery, report=report
-        )
+        result.run_dir = save_run(result, first_images, first_labels)
         log(f"Saved run to {result.run_dir}")
+        if report:
+            gallery = None
+            if evaluation is not None:
+                gallery = x_test[[item["index"] for item in evaluation["top_losses"]]]
+            write_run_report(result.run_dir, gallery, log)
     return result
+
+
+def write_run_report(
+    run_dir: Path, gallery_images: np.ndarray | None, log: Callable[[str], None] = print
+) -> Path | None:
+    """Write ``report.html`` into a saved run; log (not raise) a failure.
+
+    The run is complete without its page, which ``mnist-cnn report`` can
+    write later, so a problem here must not cost the trained model.
+
+    Returns:
+        The page, or ``None`` if it could not be written.
+    """
+    from .report import write_report
+
+    try:
+        return write_report(run_dir, gallery_images=gallery_images)
+    except Exception as exc:
+        log(
+            f"report.html not written ({type(exc).__name__}: {exc}); "
+            f"retry with: mnist-cnn report {run_dir}"
+        )
+        return None
 
 
 def history_csv(history: dict[str, list[float]]) -> str:
@@ -325,14 +350,7 @@ def history_csv(history: dict[str, list[float]]) -> str:
     return buffer.getvalue()
 
 
-def save_run(
-    result: TrainResult,
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    *,
-    gallery_images: np.ndarray | None = None,
-    report: bool = True,
-) -> Path:
+def save_run(result: TrainResult, x_train: np.ndarray, y_train: np.ndarray) -> Path:
     """Write a complete run directory and point ``latest`` at it.
 
     Everything is written into a staging folder first, so an interrupted run
@@ -342,9 +360,6 @@ def save_run(
         result: What :func:`train` produced.
         x_train: The first training images, for ``samples.png``.
         y_train: Their labels.
-        gallery_images: The test images of ``result.evaluation["top_losses"]``,
-            in that order, for the report's gallery.
-        report: Also write ``report.html``.
     """
     config = result.config
     name = runs.new_run_name(config.model)
@@ -361,10 +376,6 @@ def save_run(
         plots.save_samples(x_train[:9], y_train[:9], staging / "samples.png")
         if result.evaluation is not None:
             write_json(staging / "evaluation.json", result.evaluation)
-        if report:
-            from .report import write_report
-
-            write_report(staging, gallery_images=gallery_images, title=name)
         return runs.publish(staging, name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
