@@ -174,6 +174,10 @@ def test_report_errors_are_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "folder").mkdir()
     assert cli.main(["report", "folder"]) == 2
     assert "is not a run directory" in capsys.readouterr().err
+    (tmp_path / "folder" / "config.json").write_text("{}")
+    assert cli.main(["report", "folder", "--handwriting", "absent.json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no handwriting results at absent.json") and err.count("\n") == 1
 
 
 @pytest.mark.slow

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import plots, runs
-from .errors import ModelError
+from .errors import MnistCnnError, ModelError
 from .evaluation import EVALUATION_FILE
 from .fileio import atomic_write_text
 
@@ -317,12 +317,19 @@ def write_report(
 
     Raises:
         ModelError: the run directory or one of its files is missing or damaged.
+        MnistCnnError: ``handwriting`` names no file.
     """
     run_dir = resolve_run_dir(run)
     if (run_dir / "cv.json").is_file():
         from .crossval import write_cv_report
 
         return write_cv_report(run_dir, out=out)
+    stress = read_json(Path(handwriting)) if handwriting else read_json(run_dir / HANDWRITING_FILE)
+    if handwriting and stress is None:
+        raise MnistCnnError(
+            f"no handwriting results at {handwriting}; "
+            "benchmarks/bench_handwriting.py writes them to benchmarks/results/"
+        )
     config = read_json(run_dir / "config.json") or {}
     evaluation = read_json(run_dir / EVALUATION_FILE)
     if reevaluate or not evaluation or "calibration" not in evaluation:
@@ -336,9 +343,6 @@ def write_report(
         gallery_images = None
     if gallery_images is None:
         gallery_images = _gallery_images(evaluation, data_dir or config.get("data_dir"))
-    stress = read_json(Path(handwriting)) if handwriting else read_json(run_dir / HANDWRITING_FILE)
-    if handwriting and stress is None:
-        raise ModelError(f"no handwriting results at {handwriting}")
     context = run_context(
         run_dir,
         evaluation=evaluation,
