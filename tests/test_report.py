@@ -308,16 +308,21 @@ def _chromium_or_skip() -> str:
     return executable
 
 
+@pytest.fixture
+def chromium() -> str:
+    """The chromium executable (checked before the tiny run is trained)."""
+    return _chromium_or_skip()
+
+
 @pytest.mark.slow
-def test_report_in_a_real_browser(tiny_run):
-    executable = _chromium_or_skip()
+def test_report_in_a_real_browser(chromium, tiny_run):
     from playwright.sync_api import sync_playwright
 
     page_file = tiny_run.run_dir / "report.html"
     n_test = tiny_run.evaluation["n_test"]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+            executable_path=chromium, headless=True, args=CHROMIUM_ARGS
         )
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 1200})
