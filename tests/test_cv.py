@@ -156,3 +156,22 @@ def test_cv_cli_on_a_tiny_subset(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "runs" / "latest").exists()  # latest is for trained models
     assert cli.main(["report", str(cv_dir)]) == 0
     assert capsys.readouterr().out.strip() == f"wrote {cv_dir / 'report.html'}"
+
+
+def test_cv_takes_every_train_flag_into_its_config():
+    """A train flag added later reaches cv's TrainConfig: every config field has a flag."""
+    import dataclasses
+
+    parser = cli.build_parser()
+    args = parser.parse_args(
+        ["cv", "--folds", "4", "--epochs", "2", "--seed", "3", "--out", "elsewhere"]
+    )
+    config = cli._train_config_from_args(args)
+    assert (config.epochs, config.seed, config.out_dir) == (2, 3, "elsewhere")
+    train_args = parser.parse_args(["train"])
+    for field in dataclasses.fields(TrainConfig):
+        if field.name in ("extra", "out_dir"):
+            continue
+        assert hasattr(train_args, field.name), f"no train flag for TrainConfig.{field.name}"
+        assert hasattr(args, field.name), f"cv lacks the train flag for {field.name}"
+    assert args.func is cli.cmd_cv and train_args.func is cli.cmd_train
