@@ -77,11 +77,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         out_dir=args.out,
         steps_per_execution=args.steps_per_execution,
     )
-    result = train(config, verbose=args.verbose)
+    result = train(config, verbose=args.verbose, report=not args.no_report)
     m = result.metrics
     per_epoch = ", ".join(f"{s:.1f}" for s in m["seconds_per_epoch"])
     print(f"Seconds per epoch: {per_epoch}")
     print(f"Run: {result.run_dir}  (also {Path(args.out) / 'latest'})")
+    if (result.run_dir / "report.html").is_file():
+        print(f"Report: {result.run_dir / 'report.html'}")
     return 0
 
 
@@ -109,7 +111,79 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"{d}:{acc:.3f}" for d, acc in result["per_class_accuracy"].items() if acc is not None
         )
     )
-    print(f"wrote {result['written_to']}")
+    if result["written_to"]:
+        print(f"wrote {result['written_to']}")
+    return 0
+
+
+# ---------------------------------------------------------------- report / cv / compare
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    path = write_report(
+        args.run,
+        out=args.out,
+        handwriting=args.handwriting,
+        data_dir=args.data_dir,
+        reevaluate=args.evaluate,
+    )
+    print(f"wrote {path}")
+    return 0
+
+
+def _train_config_from_args(args: argparse.Namespace):
+    """The :class:`~mnist_cnn.config.TrainConfig` of the train flags, for ``cv``.
+
+    Every config field is read from the flag of the same name (``--out`` is
+    ``out_dir``), so a flag added to ``train`` reaches ``cv`` without a change
+    here.
+    """
+    import dataclasses
+
+    from .config import TrainConfig
+
+    values = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(TrainConfig)
+        if hasattr(args, f.name)
+    }
+    values["out_dir"] = args.out
+    return TrainConfig(**values)
+
+
+def cmd_cv(args: argparse.Namespace) -> int:
+    from . import crossval
+
+    if args.resume:
+        result = crossval.resume_cv(args.resume, verbose=args.verbose, report=not args.no_report)
+    else:
+        result = crossval.cross_validate(
+            _train_config_from_args(args),
+            folds=args.folds,
+            test=args.test,
+            verbose=args.verbose,
+            report=not args.no_report,
+        )
+    print(crossval.format_summary(result.summary))
+    print(f"cv run: {result.cv_dir}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from . import compare
+
+    comparison = compare.compare_runs(args.runs)
+    if args.html:
+        from .fileio import atomic_write_text
+        from .report import render_compare
+
+        atomic_write_text(args.html, render_compare(comparison))
+    if args.json:
+        print(json.dumps(comparison, indent=2))
+    else:
+        print(compare.format_table(comparison))
+    if args.html:
+        print(f"wrote {args.html}", file=sys.stderr)
     return 0
 
 
@@ -376,7 +450,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=lambda v: v if v == "auto" else int(v),
         help="Keras progress: auto, 0, 1 (bar) or 2 (line per epoch)",
     )
+    p.add_argument(
+        "--no-report", action="store_true", help="do not write report.html into the run"
+    )
     p.set_defaults(func=cmd_train)
+    train_parser = p
 
     p = sub.add_parser("evaluate", help="test loss and accuracy of a model or run")
     p.add_argument("model_or_run", nargs="?", default=None, metavar="MODEL_OR_RUN")
@@ -385,6 +463,62 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="where to write evaluation.json")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "report",
+        help="write a run's self-contained report.html",
+        description="Write report.html into a run (or a cv run): config, environment, "
+        "learning curves, test metrics with a 95%% interval, per-digit scores, confusion "
+        "matrix, the worst mistakes, calibration. The numbers come from evaluation.json "
+        "(evaluated first when the run has none).",
+    )
+    p.add_argument("run", nargs="?", default=None, metavar="RUN", help="default: runs/latest")
+    p.add_argument("--out", default=None, help="HTML file to write (default: RUN/report.html)")
+    p.add_argument(
+        "--handwriting",
+        default=None,
+        metavar="JSON",
+        help="include a benchmarks/bench_handwriting.py result "
+        "(default: the run's handwriting.json, if any)",
+    )
+    p.add_argument("--evaluate", action="store_true", help="evaluate again first")
+    p.add_argument("--data-dir", default=None, help="folder with the four MNIST IDX files")
+    p.set_defaults(func=cmd_report)
+
+    # cv takes every train flag (the same TrainConfig); --validation-split is
+    # unused there, each fold's held-out part is its validation set.
+    p = sub.add_parser(
+        "cv",
+        parents=[train_parser],
+        conflict_handler="resolve",
+        help="stratified k-fold cross-validation with the train flags",
+        description="Stratified k-fold cross-validation on the training images (the first "
+        "--train-limit of them, if given): each fold trains with the same config on the "
+        "other folds and validates on its own. Writes a cv run directory with cv.json and "
+        "report.html. --validation-split is not used.",
+    )
+    p.add_argument("--folds", type=int, default=5, help="number of folds, 2-10 (default 5)")
+    p.add_argument(
+        "--test",
+        action="store_true",
+        help="also evaluate each fold's model and their mean-probability ensemble on the test set",
+    )
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="finish an interrupted cv run (its own settings; other flags are ignored)",
+    )
+    p.set_defaults(func=cmd_cv)
+
+    p = sub.add_parser(
+        "compare",
+        help="compare runs: the config keys that differ and the metrics",
+    )
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run or cv run directories")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.add_argument("--html", default=None, metavar="FILE", help="also write an HTML page")
+    p.set_defaults(func=cmd_compare)
 
     for name, func, helptext in (
         ("predict", cmd_predict, "classify single-digit images"),

@@ -1,15 +1,87 @@
-"""Evaluation on the MNIST test set: loss, accuracy, per-class accuracy."""
+"""Evaluation on the MNIST test set: everything ``evaluation.json`` and the report show.
+
+:func:`summarize` turns a model's test probabilities into the numbers of the
+evaluation report (loss, accuracy with its Wilson interval, per-class scores,
+confusion matrix, most-confused pairs, calibration, the worst mistakes);
+:func:`evaluate` loads a model and the test set, runs it, and writes the
+result as ``evaluation.json``. The report page (:mod:`mnist_cnn.report`) is a
+view of that file and computes nothing itself.
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import datasets, inference
+from . import metrics
 from .fileio import write_json
+
+#: Misclassified test images kept for the report's gallery (highest loss first).
+TOP_LOSSES = 48
+#: Equal-width confidence bins for the expected calibration error.
+CALIBRATION_BINS = 15
+EVALUATION_FILE = "evaluation.json"
+
+
+def summarize(
+    probabilities: np.ndarray,
+    labels: np.ndarray,
+    *,
+    top_k: int = TOP_LOSSES,
+    n_bins: int = CALIBRATION_BINS,
+) -> dict[str, Any]:
+    """The evaluation of a model from its test-set probabilities.
+
+    Args:
+        probabilities: ``(N, 10)`` class probabilities (softmax outputs).
+        labels: ``(N,)`` true digits (integers 0-9).
+        top_k: How many misclassified images to keep, highest loss first.
+        n_bins: Confidence bins for the calibration error.
+
+    Returns:
+        A JSON-ready dict: ``test_loss`` (mean cross-entropy, as Keras
+        computes it), ``test_accuracy``, ``test_accuracy_ci95`` (Wilson
+        interval, ``[lower, upper]``), ``n_test``, ``n_errors``,
+        ``per_class_accuracy`` (recall per digit; ``None`` for an absent
+        digit), ``per_class`` (per digit: ``precision``, ``recall``, ``f1``,
+        ``support``), ``macro_avg``, ``confusion_matrix`` (rows: true digit,
+        columns: predicted), ``most_confused`` (``true``, ``predicted``,
+        ``count``), ``calibration`` (``ece``, ``n_bins``, ``bins``) and
+        ``top_losses`` (``index`` into the test images, ``true``,
+        ``predicted``, ``probability``, ``true_probability``, ``loss``).
+    """
+    probs = np.asarray(probabilities, dtype=np.float64)
+    labels = np.asarray(labels).astype(np.int64)
+    num_classes = probs.shape[1]
+    predicted = probs.argmax(axis=1)
+    n = len(labels)
+    correct = int((predicted == labels).sum())
+    confusion = metrics.confusion_matrix(labels, predicted, num_classes)
+    scores = metrics.per_class_scores(confusion)
+    lower, upper = metrics.wilson_interval(correct, n) if n else (None, None)
+    return {
+        "test_loss": float(metrics.cross_entropy(probs, labels).mean()) if n else None,
+        "test_accuracy": correct / n if n else None,
+        "test_accuracy_ci95": [lower, upper],
+        "n_test": n,
+        "n_errors": n - correct,
+        "per_class_accuracy": {
+            str(d): (s["recall"] if s["support"] else None) for d, s in enumerate(scores)
+        },
+        "per_class": {str(d): s for d, s in enumerate(scores)},
+        "macro_avg": metrics.macro_average(scores),
+        "confusion_matrix": confusion.tolist(),
+        "most_confused": metrics.most_confused(confusion, limit=10),
+        "calibration": {
+            "ece": metrics.expected_calibration_error(probs, labels, n_bins),
+            "n_bins": n_bins,
+            "method": "top-label, equal-width bins",
+            "bins": metrics.reliability_bins(probs, labels, n_bins),
+        },
+        "top_losses": metrics.top_losses(probs, labels, limit=top_k),
+    }
 
 
 def evaluate(
@@ -18,6 +90,7 @@ def evaluate(
     data_dir: str | os.PathLike[str] | None = None,
     limit: int | None = None,
     out: str | os.PathLike[str] | None = None,
+    top_k: int = TOP_LOSSES,
 ) -> dict[str, Any]:
     """Evaluate a model on the MNIST test set and write ``evaluation.json``.
 
@@ -27,44 +100,36 @@ def evaluate(
         data_dir: Folder with the MNIST IDX files; ``None`` searches as usual.
         limit: Evaluate only the first N test images.
         out: Where to write the JSON. Default: ``evaluation.json`` in the run
-            directory, or in the current folder for a bare model file outside
-            a run.
+            directory when the model belongs to a run; for a bare model file,
+            nothing is written unless ``out`` is given.
+        top_k: Misclassified images kept for the report's gallery.
 
     Returns:
-        ``test_loss``, ``test_accuracy``, ``n_test``, ``per_class_accuracy``,
-        ``confusion_matrix`` (rows: true digit, columns: predicted), ``model``.
+        The fields of :func:`summarize`, plus ``model`` (the ``.keras``
+        file), ``data`` (``split``, ``limit``, ``data_dir``: which images the
+        ``top_losses`` indices refer to) and ``written_to`` (the JSON file,
+        or ``None``; not stored in the file).
     """
+    from . import datasets, inference
+
     path = inference.resolve_model_path(model_or_run)
-    model = inference.load_model(path)
+    predictor = inference.Predictor(inference.load_model(path), path)
     _, (x_test, y_test) = datasets.load_mnist(data_dir)
     if limit:
         x_test, y_test = x_test[:limit], y_test[:limit]
-    x = datasets.prepare_images(x_test)
-    y = datasets.prepare_labels(y_test)
-    if not model.compiled:
-        model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
-    loss, accuracy = (float(v) for v in model.evaluate(x, y, batch_size=512, verbose=0)[:2])
-    predicted = inference.Predictor(model).predict_proba(x).argmax(axis=1)
-    confusion = np.zeros((10, 10), dtype=int)
-    np.add.at(confusion, (y_test.astype(int), predicted), 1)
-    totals = confusion.sum(axis=1)
-    per_class = {
-        str(d): (float(confusion[d, d] / totals[d]) if totals[d] else None) for d in range(10)
-    }
+    probabilities = predictor.predict_proba(datasets.prepare_images(x_test))
     result = {
         "model": str(path),
-        "test_loss": loss,
-        "test_accuracy": accuracy,
-        "n_test": int(len(x_test)),
-        "per_class_accuracy": per_class,
-        "confusion_matrix": confusion.tolist(),
+        **summarize(probabilities, y_test, top_k=top_k),
+        "data": {
+            "split": "test",
+            "limit": limit or None,
+            "data_dir": None if data_dir is None else str(data_dir),
+        },
     }
-    if out is None:
-        out = (
-            path.parent / "evaluation.json"
-            if (path.parent / "config.json").exists()
-            else Path("evaluation.json")
-        )
-    write_json(out, result)
-    result["written_to"] = str(out)
+    if out is None and (path.parent / "config.json").exists():
+        out = path.parent / EVALUATION_FILE
+    if out is not None:
+        write_json(out, result)
+    result["written_to"] = None if out is None else str(out)
     return result

@@ -4,7 +4,8 @@
 as the tutorial does, holds out the last ``validation_split`` of the training
 images (as Keras's ``validation_split`` does), trains with Keras's ``fit``,
 evaluates on the test set, and writes a run directory with the model, the
-config, history, metrics and plots.
+config, history, metrics, the evaluation (``evaluation.json``), plots and the
+report page (``report.html``).
 
 Speed. On CPUs with native bfloat16 dot products (AVX512-BF16 or AMX), the
 default ``precision="auto"`` trains under Keras's ``mixed_bfloat16`` policy:
@@ -84,6 +85,9 @@ class TrainResult:
         metrics: The content of ``metrics.json``.
         config: The resolved config.
         run_dir: The run directory, or ``None`` when ``save=False``.
+        evaluation: The test-set evaluation (:func:`mnist_cnn.evaluation.summarize`,
+            the content of ``evaluation.json``), or ``None`` without test images.
+        test_probabilities: ``(n_test, 10)`` float32 test-set probabilities, or ``None``.
     """
 
     model: keras.Model
@@ -91,6 +95,8 @@ class TrainResult:
     metrics: dict[str, Any]
     config: TrainConfig
     run_dir: Path | None = None
+    evaluation: dict[str, Any] | None = None
+    test_probabilities: np.ndarray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -177,6 +183,7 @@ def train(
     data: tuple[ArrayPair, ArrayPair] | None = None,
     validation_data: ArrayPair | None = None,
     save: bool = True,
+    report: bool = True,
     verbose: int | str = "auto",
     log: Callable[[str], None] = print,
 ) -> TrainResult:
@@ -185,11 +192,16 @@ def train(
     Args:
         config: The run's settings; ``TrainConfig()`` is the tutorial's.
         data: ``((x_train, y_train), (x_test, y_test))`` uint8 images
-            ``(N, 28, 28)`` and integer labels, instead of loading MNIST.
+            ``(N, 28, 28)`` and integer labels, instead of loading MNIST. An
+            empty test set skips the test evaluation (its metrics are ``None``).
         validation_data: An explicit ``(x_val, y_val)`` (uint8 images, integer
             labels), the tutorial's ``validation_data=`` alternative; then all
             of the training data is trained on and ``validation_split`` is ignored.
         save: Write a run directory under ``config.out_dir``.
+        report: With ``save``, also write the run's ``report.html``
+            (:func:`mnist_cnn.report.write_report`) once the run is saved. A
+            report that fails is logged, not raised: the run stays, and
+            ``mnist-cnn report`` can write the page later.
         verbose: Keras's progress-bar setting (``"auto"``, 0, 1, 2).
         log: Where the tutorial's shape printouts and summaries go.
 
@@ -200,6 +212,11 @@ def train(
     keras.utils.set_random_seed(config.seed)
     precision = resolve_precision(config.precision)
 
+    data_source = (
+        {"split": "test", "limit": config.test_limit, "data_dir": config.data_dir}
+        if data is None
+        else {"split": "test", "source": "arrays"}
+    )
     (x_train_raw, y_train_raw), (x_test_raw, y_test_raw) = data or load_data(config)
     log(f"Train Data : X={x_train_raw.shape} Y={y_train_raw.shape}")
     log(f"Test Data  : X={x_test_raw.shape} y={y_test_raw.shape}")
@@ -248,11 +265,19 @@ def train(
     history = {k: [float(v) for v in values] for k, values in fit_history.history.items()}
 
     model = float32_copy(fit_model, config.model)
-    test_loss, test_accuracy = (
-        float(v) for v in model.evaluate(x_test, y_test, batch_size=config.batch_size, verbose=0)
-    )
-    log(f"Test loss: {test_loss:.4f}")
-    log(f"Test accuracy: {test_accuracy:.4f}")
+    # One forward pass over the test set gives loss, accuracy and the whole
+    # evaluation (evaluation.json), so the numbers agree everywhere.
+    evaluation, test_probabilities = None, None
+    test_loss = test_accuracy = None
+    if len(x_test):
+        from .evaluation import summarize
+        from .inference import Predictor
+
+        test_probabilities = Predictor(model).predict_proba(x_test)
+        evaluation = {**summarize(test_probabilities, y_test.argmax(axis=1)), "data": data_source}
+        test_loss, test_accuracy = evaluation["test_loss"], evaluation["test_accuracy"]
+        log(f"Test loss: {test_loss:.4f}")
+        log(f"Test accuracy: {test_accuracy:.4f}")
 
     metrics: dict[str, Any] = {
         "test_loss": test_loss,
@@ -274,11 +299,46 @@ def train(
         "cpu": envinfo.cpu_info(),
         "peak_rss_mb": envinfo.peak_rss_mb(),
     }
-    result = TrainResult(model=model, history=history, metrics=metrics, config=config)
+    result = TrainResult(
+        model=model,
+        history=history,
+        metrics=metrics,
+        config=config,
+        evaluation=evaluation,
+        test_probabilities=test_probabilities,
+    )
     if save:
         result.run_dir = save_run(result, first_images, first_labels)
         log(f"Saved run to {result.run_dir}")
+        if report:
+            gallery = None
+            if evaluation is not None:
+                gallery = x_test[[item["index"] for item in evaluation["top_losses"]]]
+            write_run_report(result.run_dir, gallery, log)
     return result
+
+
+def write_run_report(
+    run_dir: Path, gallery_images: np.ndarray | None, log: Callable[[str], None] = print
+) -> Path | None:
+    """Write ``report.html`` into a saved run; log (not raise) a failure.
+
+    The run is complete without its page, which ``mnist-cnn report`` can
+    write later, so a problem here must not cost the trained model.
+
+    Returns:
+        The page, or ``None`` if it could not be written.
+    """
+    from .report import write_report
+
+    try:
+        return write_report(run_dir, gallery_images=gallery_images)
+    except Exception as exc:
+        log(
+            f"report.html not written ({type(exc).__name__}: {exc}); "
+            f"retry with: mnist-cnn report {run_dir}"
+        )
+        return None
 
 
 def history_csv(history: dict[str, list[float]]) -> str:
@@ -297,6 +357,11 @@ def save_run(result: TrainResult, x_train: np.ndarray, y_train: np.ndarray) -> P
 
     Everything is written into a staging folder first, so an interrupted run
     leaves no partial directory behind.
+
+    Args:
+        result: What :func:`train` produced.
+        x_train: The first training images, for ``samples.png``.
+        y_train: Their labels.
     """
     config = result.config
     name = runs.new_run_name(config.model)
@@ -311,6 +376,8 @@ def save_run(result: TrainResult, x_train: np.ndarray, y_train: np.ndarray) -> P
         if result.history.get("loss"):
             plots.save_learning_curves(result.history, staging / "learning_curves.png")
         plots.save_samples(x_train[:9], y_train[:9], staging / "samples.png")
+        if result.evaluation is not None:
+            write_json(staging / "evaluation.json", result.evaluation)
         return runs.publish(staging, name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
