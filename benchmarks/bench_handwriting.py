@@ -1,23 +1,30 @@
-"""How well real-looking inputs are read: preprocessing + model, on hard variants of MNIST.
+"""How well real-looking inputs are read: preprocessing + model, kind by kind, beside two floors.
 
     .venv/bin/python benchmarks/bench_handwriting.py [--model default] [--per-variant 500]
 
-For each variant used by ``tests/test_preprocess.py`` (inverted, scaled into
-300x300, off-centre, gradient and grid backgrounds, salt noise, thick and thin
-strokes, RGB JPEG, RGBA), ``--per-variant`` MNIST *test* digits are
-transformed and classified two ways:
+Single digits: for every variant of the stress corpus
+(:mod:`mnist_cnn.vision.variants`: photos and drawings with margins, and
+cut-out scans in both polarities: tight crops, 1-bit, 8x8 and 16x16 sources
+upscaled bilinear and nearest, stretched to a square, a bold marker on a
+small canvas), ``--per-variant`` MNIST *test* digits are transformed and
+classified three ways:
 
-* ``mnist-cnn``: :func:`mnist_cnn.preprocess.to_mnist`, then the model;
-* ``naive``: what most tutorials' users do: grayscale, resize the whole image
-  to 28x28, invert when the picture is mostly light, divide by 255.
+* ``mnist-cnn``: :func:`mnist_cnn.preprocess.preprocess` with the classifier
+  arbitrating between its readings, then the model;
+* ``plain``: LeCun's normalisation and nothing more
+  (:func:`mnist_cnn.vision.baseline.plain_to_mnist`), the floor: every kind
+  must read at least as well with ``mnist-cnn``;
+* ``naive``: resize the whole picture to 28x28 (inverting light paper), what
+  most tutorials' users do.
 
-It also composes ``--numbers`` multi-digit numbers from test digits (2-8
-digits, varied gaps, slight overlaps; in samples of 200 drawn as
-``tests/test_reading.py`` draws its one) and reads them with
-:func:`mnist_cnn.reading.read_number`, with the packaged segment verifier and
-without it.
-Results go to ``benchmarks/results/handwriting-<model>.json``. These inputs
-are synthetic: they test the pipeline's invariances, not real writers.
+It also records how often a digit is wrongly flagged as several digits side
+by side, and reads whole numbers: ``--numbers`` composed as in
+``tests/test_reading.py`` (with and without the segment verifier), and
+``--amounts`` per kind of written amount
+(:func:`mnist_cnn.synthetic.compose_amount`: separators, trailing dashes,
+underlines, patterned and ruled paper, small sizes). Results go to
+``benchmarks/results/handwriting-<model>.json``. These inputs are synthetic:
+they test the pipeline's invariances, not real writers.
 """
 
 from __future__ import annotations
@@ -26,20 +33,19 @@ import argparse
 import datetime as dt
 import io
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+from mnist_cnn import datasets, preprocess, reading, synthetic
+from mnist_cnn.errors import ImageError
+from mnist_cnn.inference import Predictor
+from mnist_cnn.verifier import Verifier
+from mnist_cnn.vision import baseline, variants
 
-import test_preprocess as variants_module  # noqa: E402
-from mnist_cnn import datasets, preprocess, reading, synthetic  # noqa: E402
-from mnist_cnn.inference import Predictor  # noqa: E402
-from mnist_cnn.verifier import Verifier  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def naive(source) -> np.ndarray:
@@ -56,79 +62,146 @@ def naive(source) -> np.ndarray:
     return 1.0 - small if small.mean() > 0.5 else small
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="default", help="model or run (default: packaged)")
-    parser.add_argument("--per-variant", type=int, default=500)
-    parser.add_argument("--numbers", type=int, default=1000, help="in samples of 200")
-    args = parser.parse_args()
-
-    predictor = Predictor.load(args.model)
-    _, (x, y) = datasets.load_mnist()
-    rng = np.random.default_rng(11)
-    index = rng.choice(len(x), args.per_variant, replace=False)
-    digits, labels = x[index], y[index]
-    clean = predictor.predict_proba(digits.astype(np.float32) / 255.0).argmax(axis=1)
-
-    report: dict = {
-        "date": dt.date.today().isoformat(),
-        "model": str(predictor.path),
-        "digits_per_variant": args.per_variant,
-        "clean_mnist_accuracy": float(np.mean(clean == labels)),
-        "variants": {},
-    }
-    for variant in variants_module.VARIANTS:
+def single_digits(predictor: Predictor, digits, labels) -> dict:
+    rows = {}
+    for name, variant in variants.VARIANTS.items():
         vrng = np.random.default_rng(0)
         sources = [variant(d, vrng) for d in digits]
+        ours, several, blank = [], 0, 0
         start = time.perf_counter()
-        ours = np.stack([preprocess.to_mnist(s) for s in sources])
+        for source in sources:
+            try:
+                result = preprocess.preprocess(source, classify=predictor.predict_proba)
+                ours.append(result.image28)
+                several += result.digits_side_by_side > 1
+            except ImageError:
+                ours.append(np.zeros((28, 28), np.float32))
+                blank += 1
         ms = 1000 * (time.perf_counter() - start) / len(sources)
-        plain = np.stack([naive(s) for s in sources])
-        p_ours = predictor.predict_proba(ours).argmax(axis=1)
-        p_naive = predictor.predict_proba(plain).argmax(axis=1)
-        row = {
-            "accuracy": float(np.mean(p_ours == labels)),
-            "agreement_with_clean": float(np.mean(p_ours == clean)),
-            "naive_accuracy": float(np.mean(p_naive == labels)),
-            "preprocess_ms_per_image": ms,
+        plain = [baseline.plain_to_mnist(preprocess.load_image(s)) for s in sources]
+        answers = {
+            key: predictor.predict_proba(np.stack(images)).argmax(axis=1)
+            for key, images in (
+                ("accuracy", ours),
+                ("plain_accuracy", plain),
+                ("naive_accuracy", [naive(s) for s in sources]),
+            )
         }
-        report["variants"][variant.__name__] = row
-        print(f"{variant.__name__:12s} {json.dumps(row)}", flush=True)
+        rows[name] = {
+            "family": "photo" if name in variants.PHOTO_VARIANTS else "cut-out",
+            **{key: float(np.mean(a == labels)) for key, a in answers.items()},
+            "called_blank": blank / len(sources),
+            "flagged_several_digits": several / len(sources),
+            "ms_per_image_with_classifier": round(ms, 1),
+        }
+        print(f"{name:28s} {json.dumps(rows[name])}", flush=True)
+    return rows
 
-    # Whole numbers: --numbers of them, in samples of 200 drawn like the
-    # test's (the first sample is the test's own), read with and without the
-    # segment verifier on the same images.
-    verify = Verifier.load()
+
+def numbers(predictor, verify, x, y, count: int) -> dict:
+    # In samples of 200 drawn like the test's (the first sample is the test's own).
     cases = []
-    for sample in range(max(1, args.numbers // 200)):
+    for sample in range(max(1, count // 200)):
         nrng = np.random.default_rng(2026 + sample)
         for _ in range(200):
             length = int(nrng.integers(2, 9))
             pick = nrng.choice(len(x), length, replace=False)
             text = "".join(str(int(v)) for v in y[pick])
             cases.append((sample, synthetic.compose_number(x[pick], nrng).image, text))
-    report["numbers"] = {"count": len(cases), "samples_of": 200}
+    report = {"count": len(cases), "samples_of": 200}
     for name, verifier in (("with_verifier", verify), ("without_verifier", None)):
-        hits = {}
+        per_sample: dict[int, list[bool]] = {}
         start = time.perf_counter()
         for sample, image, text in cases:
             ok = reading.read_number(image, predictor.predict_proba, verifier).text == text
-            hits.setdefault(sample, []).append(ok)
-            hits.setdefault(f"length {len(text)}", []).append(ok)
-        per_sample = [float(np.mean(v)) for k, v in hits.items() if isinstance(k, int)]
-        everything = [ok for k, v in hits.items() if isinstance(k, int) for ok in v]
-        report["numbers"][name] = {
+            per_sample.setdefault(sample, []).append(ok)
+        everything = [ok for v in per_sample.values() for ok in v]
+        report[name] = {
             "whole_number_accuracy": float(np.mean(everything)),
-            "per_sample": per_sample,
-            "by_length": {
-                k.split()[1]: float(np.mean(v))
-                for k, v in sorted(hits.items(), key=str)
-                if isinstance(k, str)
-            },
+            "per_sample": [float(np.mean(v)) for v in per_sample.values()],
             "seconds_per_number": (time.perf_counter() - start) / len(cases),
         }
-        print(name, json.dumps(report["numbers"][name]), flush=True)
-    name = "default" if args.model == "default" else Path(args.model).name
+        print(name, json.dumps(report[name]), flush=True)
+    return report
+
+
+def _character_accuracy(truth: str, read: str) -> float:
+    """1 - character error rate (Levenshtein distance over the true length)."""
+    previous = list(range(len(read) + 1))
+    for i, a in enumerate(truth, 1):
+        current = [i]
+        for j, b in enumerate(read, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
+        previous = current
+    return max(0.0, 1.0 - previous[-1] / max(1, len(truth)))
+
+
+def amounts(predictor, verify, x, y, count: int) -> dict:
+    rows = {}
+    for kind in synthetic.AMOUNT_KINDS:
+        rng = np.random.default_rng(99)
+        exact, chars, misread = [], [], []
+        for _ in range(count):
+            length = int(rng.integers(2, 9))
+            pick = rng.choice(len(x), length, replace=False)
+            text = "".join(str(int(v)) for v in y[pick])
+            image = synthetic.compose_amount(x[pick], rng, kind).image
+            try:
+                read = reading.read_number(image, predictor.predict_proba, verify).text
+            except ImageError:
+                read = ""
+            exact.append(read == text)
+            chars.append(_character_accuracy(text, read))
+            if read != text and len(misread) < 10:
+                misread.append([text, read])
+        rows[kind] = {
+            "exact": float(np.mean(exact)),
+            "digit_accuracy": float(np.mean(chars)),
+            "examples_misread": misread,
+        }
+        print(f"{kind:16s} {json.dumps(rows[kind])}", flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default", help="model or run (default: packaged)")
+    parser.add_argument("--per-variant", type=int, default=500)
+    parser.add_argument("--numbers", type=int, default=1000, help="in samples of 200")
+    parser.add_argument("--amounts", type=int, default=200, help="per kind of amount")
+    args = parser.parse_args()
+
+    predictor = Predictor.load(args.model)
+    verify = Verifier.load()
+    _, (x, y) = datasets.load_mnist()
+    rng = np.random.default_rng(11)
+    index = rng.choice(len(x), args.per_variant, replace=False)
+    digits, labels = x[index], y[index]
+    clean = predictor.predict_proba(digits.astype(np.float32) / 255.0).argmax(axis=1)
+    report: dict = {
+        "date": dt.date.today().isoformat(),
+        "model": str(predictor.path),
+        "digits_per_variant": args.per_variant,
+        "clean_mnist_accuracy": float(np.mean(clean == labels)),
+        "variants": single_digits(predictor, digits, labels),
+    }
+    # The issue's reproduction: the first 20 test digits cut to their ink box,
+    # dark on white, upscaled 8x bilinear.
+    first = [
+        Image.fromarray((255 - 230 * variants.ink_box_crop(d)).astype(np.uint8)).resize(
+            (8 * variants.ink_box_crop(d).shape[1], 8 * variants.ink_box_crop(d).shape[0]),
+            Image.BILINEAR,
+        )
+        for d in x[:20]
+    ]
+    seen = np.stack([preprocess.to_mnist(np.asarray(im), classify=predictor) for im in first])
+    report["first_20_tight_crops_right"] = int(
+        np.sum(predictor.predict_proba(seen).argmax(axis=1) == y[:20])
+    )
+    print("first 20 tight crops right:", report["first_20_tight_crops_right"], flush=True)
+    report["numbers"] = numbers(predictor, verify, x, y, args.numbers)
+    report["amounts"] = amounts(predictor, verify, x, y, args.amounts)
+    name = "default" if args.model == "default" else Path(args.model).stem
     out = ROOT / "benchmarks" / "results" / f"handwriting-{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")

@@ -137,3 +137,43 @@ def test_boxes_preview_is_written(numbers, classify, tmp_path):
         pixels = np.asarray(preview)
     coloured = (pixels.max(axis=2).astype(int) - pixels.min(axis=2)) > 80
     assert coloured.sum() > 50  # boxes were drawn in colour
+
+
+# ----------------------------------------------------------------- amounts
+# Numbers as people write them: separators, a trailing dash, an underline,
+# patterned or ruled paper, small writing. Marks must never become digits.
+AMOUNTS_PER_KIND = 20
+
+
+@pytest.mark.parametrize("kind", synthetic.AMOUNT_KINDS)
+def test_amounts_are_read_without_their_marks(kind, mnist_test, classify, verify):
+    x, y = mnist_test
+    rng = np.random.default_rng(31)
+    right, marks_found, marks_drawn = 0, 0, 0
+    for _ in range(AMOUNTS_PER_KIND):
+        length = int(rng.integers(3, 8))
+        pick = rng.choice(len(x), length, replace=False)
+        amount = synthetic.compose_amount(x[pick], rng, kind)
+        result = reading.read_number(amount.image, classify, verify)
+        right += result.text == "".join(str(int(v)) for v in y[pick])
+        marks_drawn += len(amount.marks)
+        found = [m.kind for m in result.marks]
+        # Every mark drawn is reported as a mark of the same kind
+        # (dots and commas are both separators).
+        same = {"dot": "sep", "comma": "sep"}
+        marks_found += sorted(same.get(k, k) for k in found) == sorted(
+            same.get(k, k) for k in amount.marks
+        )
+    assert right >= AMOUNTS_PER_KIND - 2, f"{kind}: {right} of {AMOUNTS_PER_KIND} right"
+    assert marks_found >= AMOUNTS_PER_KIND - 2, f"{kind}: marks right in {marks_found}"
+
+
+def test_marks_are_in_the_json(mnist_test, classify):
+    x, _ = mnist_test
+    amount = synthetic.compose_amount(x[:4], np.random.default_rng(2), "trailing_dash")
+    data = reading.read_number(amount.image, classify).to_dict()
+    assert len(data["text"]) == 4
+    assert "dash" in [m["kind"] for m in data["marks"]]
+    for mark in data["marks"]:
+        x0, y0, x1, y1 = mark["box"]
+        assert 0 <= x0 < x1 <= amount.image.shape[1] and 0 <= y0 < y1 <= amount.image.shape[0]

@@ -233,7 +233,7 @@ def compose_amount(
     marks = [item for item in items if isinstance(item, str)]
     if kind == "underline":
         pen = max(2, round(height * 2.5 / 28))
-        y = line_top + round(height * rng.uniform(0.84, 0.98))
+        y = line_top + round(height * rng.uniform(0.88, 1.0))  # touching or just under
         x0, x1 = round(height * rng.uniform(0.6, 0.95)), x - round(height * rng.uniform(-0.3, 0.1))
         canvas[y : y + pen, x0:x1] = np.maximum(canvas[y : y + pen, x0:x1], 1.0)
         marks.append("underline")

@@ -33,29 +33,39 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-__all__ = ["VARIANTS", "CUTOUT_VARIANTS", "PHOTO_VARIANTS", "Variant", "ink_box_crop"]
+__all__ = [
+    "CUTOUT_VARIANTS",
+    "PHOTO_VARIANTS",
+    "VARIANTS",
+    "Variant",
+    "ink_box_crop",
+    "on_paper",
+    "place",
+    "to_uint8",
+    "upscale",
+]
 
 Variant = Callable[[np.ndarray, np.random.Generator], "np.ndarray | bytes"]
 
 
-def _upscale(digit: np.ndarray, size: int) -> np.ndarray:
+def upscale(digit: np.ndarray, size: int) -> np.ndarray:
     """A 28x28 uint8 MNIST digit as ink in [0, 1] at ``size`` x ``size`` (bicubic)."""
     image = Image.fromarray(np.asarray(digit, np.uint8)).resize((size, size), Image.BICUBIC)
     return np.clip(np.asarray(image, dtype=np.float32) / 255.0, 0.0, 1.0)
 
 
-def _on_paper(ink: np.ndarray, paper: np.ndarray, ink_level: float = 0.1) -> np.ndarray:
+def on_paper(ink: np.ndarray, paper: np.ndarray, ink_level: float = 0.1) -> np.ndarray:
     """Dark ink (level ``ink_level``) laid over ``paper`` (gray, 1 = white)."""
     return paper * (1.0 - ink) + ink_level * ink
 
 
-def _place(ink: np.ndarray, shape: tuple[int, int], top: int, left: int) -> np.ndarray:
+def place(ink: np.ndarray, shape: tuple[int, int], top: int, left: int) -> np.ndarray:
     canvas = np.zeros(shape, np.float32)
     canvas[top : top + ink.shape[0], left : left + ink.shape[1]] = ink
     return canvas
 
 
-def _u8(gray: np.ndarray) -> np.ndarray:
+def to_uint8(gray: np.ndarray) -> np.ndarray:
     return (np.clip(gray, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
 
 
@@ -86,64 +96,64 @@ def inverted(d, rng):
 
 
 def scaled_300(d, rng):
-    ink = _place(_upscale(d, 220), (300, 300), 40, 40)
-    return _u8(_on_paper(ink, np.full((300, 300), 0.92, np.float32)))
+    ink = place(upscale(d, 220), (300, 300), 40, 40)
+    return to_uint8(on_paper(ink, np.full((300, 300), 0.92, np.float32)))
 
 
 def off_centre(d, rng):
-    ink = _place(_upscale(d, 90), (260, 320), 150, 210)
-    return _u8(_on_paper(ink, np.full((260, 320), 0.88, np.float32)))
+    ink = place(upscale(d, 90), (260, 320), 150, 210)
+    return to_uint8(on_paper(ink, np.full((260, 320), 0.88, np.float32)))
 
 
 def gradient(d, rng):
     yy, xx = np.mgrid[0:240, 0:240].astype(np.float32)
     paper = 0.45 + 0.5 * (xx + yy) / (2 * 239)  # dim corner to bright corner
-    ink = _place(_upscale(d, 160), (240, 240), 40, 40)
-    return _u8(_on_paper(ink, paper, ink_level=0.05))
+    ink = place(upscale(d, 160), (240, 240), 40, 40)
+    return to_uint8(on_paper(ink, paper, ink_level=0.05))
 
 
 def grid(d, rng):
     paper = np.full((240, 240), 0.95, np.float32)
     paper[::16, :] = 0.72  # squared paper, 16 px squares
     paper[:, ::16] = 0.72
-    ink = _place(_upscale(d, 160), (240, 240), 40, 40)
-    return _u8(_on_paper(ink, paper))
+    ink = place(upscale(d, 160), (240, 240), 40, 40)
+    return to_uint8(on_paper(ink, paper))
 
 
 def salt(d, rng):
-    image = _on_paper(_place(_upscale(d, 140), (200, 200), 30, 30), np.full((200, 200), 0.9))
+    image = on_paper(place(upscale(d, 140), (200, 200), 30, 30), np.full((200, 200), 0.9))
     flips = rng.random(image.shape)
     image[flips < 0.01] = 0.0  # pepper: dark like ink
     image[flips > 0.99] = 1.0
-    return _u8(image)
+    return to_uint8(image)
 
 
 def thick(d, rng):
-    ink = ndi.grey_dilation(_upscale(d, 140), footprint=np.ones((9, 9), bool))
-    return _u8(_on_paper(_place(ink, (200, 200), 30, 30), np.full((200, 200), 0.9)))
+    ink = ndi.grey_dilation(upscale(d, 140), footprint=np.ones((9, 9), bool))
+    return to_uint8(on_paper(place(ink, (200, 200), 30, 30), np.full((200, 200), 0.9)))
 
 
 def thin(d, rng):
-    ink = _upscale(d, 280)
+    ink = upscale(d, 280)
     ink = ndi.grey_erosion(ink, footprint=np.ones((7, 7), bool))
-    return _u8(_on_paper(_place(ink, (340, 340), 30, 30), np.full((340, 340), 0.9)))
+    return to_uint8(on_paper(place(ink, (340, 340), 30, 30), np.full((340, 340), 0.9)))
 
 
 def rgb_jpeg(d, rng):
-    ink = _place(_upscale(d, 150), (200, 200), 25, 25)
+    ink = place(upscale(d, 150), (200, 200), 25, 25)
     paper = np.stack([np.full((200, 200), c, np.float32) for c in (0.93, 0.9, 0.82)], -1)
     blue_pen = np.array([0.1, 0.15, 0.55], np.float32)
     rgb = paper * (1.0 - ink[..., None]) + blue_pen * ink[..., None]
     buffer = io.BytesIO()
-    Image.fromarray(_u8(rgb), mode="RGB").save(buffer, format="JPEG", quality=80)
+    Image.fromarray(to_uint8(rgb), mode="RGB").save(buffer, format="JPEG", quality=80)
     return buffer.getvalue()
 
 
 def rgba(d, rng):
     # A canvas drawing: black strokes whose coverage is in alpha, transparent background.
-    ink = _place(_upscale(d, 140), (180, 180), 20, 20)
+    ink = place(upscale(d, 140), (180, 180), 20, 20)
     pixels = np.zeros((180, 180, 4), np.uint8)
-    pixels[..., 3] = _u8(ink)
+    pixels[..., 3] = to_uint8(ink)
     buffer = io.BytesIO()
     Image.fromarray(pixels, mode="RGBA").save(buffer, format="PNG")
     return buffer.getvalue()
@@ -152,10 +162,10 @@ def rgba(d, rng):
 def on_desk(d, rng):
     # A phone photo that shows the dark table along two edges of the page.
     paper = np.full((320, 320), 0.86, np.float32)
-    image = _on_paper(_place(_upscale(d, 170), (320, 320), 60, 90), paper)
+    image = on_paper(place(upscale(d, 170), (320, 320), 60, 90), paper)
     image[:, :50] = 0.18
     image[275:, :] = 0.22
-    return _u8(image)
+    return to_uint8(image)
 
 
 # --------------------------------------------------------------- cut-out scans
@@ -212,7 +222,7 @@ def _bold_small(d, rng):
 
 def _dark_on_white(make):
     def variant(d, rng):
-        return _u8(1.0 - 0.9 * make(d, rng))
+        return to_uint8(1.0 - 0.9 * make(d, rng))
 
     variant.__doc__ = make.__doc__
     return variant
@@ -220,7 +230,7 @@ def _dark_on_white(make):
 
 def _light_on_dark(make):
     def variant(d, rng):
-        return _u8(0.05 + 0.9 * make(d, rng))
+        return to_uint8(0.05 + 0.9 * make(d, rng))
 
     variant.__doc__ = make.__doc__
     return variant
