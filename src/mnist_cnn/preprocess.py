@@ -950,8 +950,9 @@ class PlainReading:
         image28: float32 ``(28, 28)``, white on black.
         mask: bool ``(h, w)`` kept ink at the working resolution.
         inverted: True for dark ink on a light ground.
-        uneven: Spread of the ground's brightness over the ink's contrast
-            (robust standard deviation over the gap between the medians).
+        uneven: Spread of the ground's brightness away from the strokes,
+            over the ink's contrast (robust standard deviation over the gap
+            between the medians); 0 when the strokes leave little ground.
         separation: Otsu's effectiveness, in [0, 1].
         contrast: Gap between the ground's and the ink's median brightness.
         structure: Correlation of neighbouring pixels in the image at its own
@@ -1006,7 +1007,12 @@ def plain_reading(work: np.ndarray, structure: float = 1.0) -> PlainReading:
         empty = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
         return PlainReading(empty, np.zeros(work.shape, bool), dark_ink, 0.0, 0.0, 0.0, structure)
     contrast = abs(float(np.median(ground)) - float(np.median(strokes)))
-    uneven = _robust_sigma(ground) / max(contrast, 1e-3)
+    # The ground's spread is measured away from the strokes: the blurred
+    # edges of an upscaled low-resolution digit are not uneven paper.
+    reach = max(2, round(0.03 * max(work.shape)))
+    away = ~ndi.binary_dilation(ink_class, iterations=reach)
+    far = work[away]
+    uneven = _robust_sigma(far) / max(contrast, 1e-3) if far.size >= 0.05 * work.size else 0.0
     total = float(work.var())
     between = (
         ground.size
@@ -1084,11 +1090,15 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     name = _source_name(source)
     gray = load_image(source)
     work, scale = _to_working_scale(gray)
-    plain = plain_reading(work, _neighbour_correlation(gray if scale >= 1.0 else work))
+    # The plain recipe reads small images at their own resolution (an
+    # enlargement would only blur a 1-bit or blocky scan); large ones shrunk.
+    if scale > 1.0:
+        work, scale = gray, 1.0
+    plain = plain_reading(work, _neighbour_correlation(work))
     needs_page = not plain.has_ink or plain.uneven > UNEVEN_PAPER
     page = None
     info = None
-    if needs_page or _rim_is_dark(work):
+    if needs_page or (plain.inverted and _rim_is_dark(work)):
         try:
             info = analyse_ink(gray)
         except (ValueError, MemoryError) as exc:

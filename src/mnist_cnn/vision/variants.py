@@ -197,10 +197,13 @@ def _one_bit(d, rng):
 
 def _low_res(source: int, resample: int):
     def variant(d, rng):
+        """A ``source``-pixel-tall scan (the digit's height fills it, aspect kept), blown up."""
         crop = ink_box_crop(d)
-        small = _resize(crop, (source, source), Image.BOX)  # stretched to a square
-        size = int(rng.integers(48, 97))
-        return _resize(small, (size, size), resample)
+        height, width = crop.shape
+        small_w = max(2, round(width * source / height))
+        small = _resize(crop, (small_w, source), Image.BOX)
+        factor = int(rng.integers(6, 13))
+        return _resize(small, (small_w * factor, source * factor), resample)
 
     return variant
 
