@@ -957,6 +957,8 @@ class PlainReading:
         contrast: Gap between the ground's and the ink's median brightness.
         structure: Correlation of neighbouring pixels in the image at its own
             resolution (ink and shading are smooth; sensor noise is not).
+        ruled: The threshold took grid or ruling lines for ink (two or more
+            straight lines across 80 % of the picture in one direction).
     """
 
     image28: np.ndarray
@@ -966,6 +968,7 @@ class PlainReading:
     separation: float
     contrast: float
     structure: float = 1.0
+    ruled: bool = False
 
     @property
     def has_ink(self) -> bool:
@@ -1009,7 +1012,7 @@ def plain_reading(work: np.ndarray, structure: float = 1.0) -> PlainReading:
     contrast = abs(float(np.median(ground)) - float(np.median(strokes)))
     # The ground's spread is measured away from the strokes: the blurred
     # edges of an upscaled low-resolution digit are not uneven paper.
-    reach = max(2, round(0.03 * max(work.shape)))
+    reach = max(2, round(0.08 * max(work.shape)))
     away = ~ndi.binary_dilation(ink_class, iterations=reach)
     far = work[away]
     uneven = _robust_sigma(far) / max(contrast, 1e-3) if far.size >= 0.05 * work.size else 0.0
@@ -1029,7 +1032,34 @@ def plain_reading(work: np.ndarray, structure: float = 1.0) -> PlainReading:
         separation=separation,
         contrast=contrast,
         structure=structure,
+        ruled=_ruled(mask),
     )
+
+
+def _ruled(mask: np.ndarray) -> bool:
+    """Two or more thin straight lines across 80 % of ``mask`` in one direction (squared
+    or ruled paper). A digit's stroke in a tight crop may run across the picture, but
+    not as two thin parallel lines."""
+    height, width = mask.shape
+    if min(height, width) < 64:  # a small cut-out, not a page
+        return False
+    for axis, structure in (
+        (0, np.ones((1, max(2, int(0.8 * width))), bool)),
+        (1, np.ones((max(2, int(0.8 * height)), 1), bool)),
+    ):
+        lines = ndi.binary_opening(mask, structure=structure)
+        if not lines.any():
+            continue
+        labels, _ = ndi.label(lines, structure=np.ones((3, 3), bool))
+        across = mask.shape[axis]
+        thin = [
+            s
+            for s in ndi.find_objects(labels)
+            if s[axis].stop - s[axis].start <= max(3, 0.03 * across)
+        ]
+        if len(thin) >= 2:
+            return True
+    return False
 
 
 def page_reading(
@@ -1070,9 +1100,10 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     page, uneven light, grid and ruling lines) before finding the ink. The
     plain reading is used unless the picture shows a page that it cannot
     handle: a desk runs along a side (the page reading is taken), or the
-    ground varies by more than :data:`UNEVEN_PAPER` of the ink's contrast
-    (the page reading is taken, or, given ``classify``, whichever of the two
-    the classifier is surer of).
+    ground varies by more than :data:`UNEVEN_PAPER` of the ink's contrast,
+    or the threshold took grid or ruling lines for ink (the page reading is
+    taken, or, given ``classify``, whichever of the two the classifier is
+    surer of).
 
     Args:
         source: Anything :func:`load_image` accepts.
@@ -1095,7 +1126,7 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     if scale > 1.0:
         work, scale = gray, 1.0
     plain = plain_reading(work, _neighbour_correlation(work))
-    needs_page = not plain.has_ink or plain.uneven > UNEVEN_PAPER
+    needs_page = not plain.has_ink or plain.uneven > UNEVEN_PAPER or plain.ruled
     page = None
     info = None
     if needs_page or (plain.inverted and _rim_is_dark(work)):
