@@ -275,7 +275,7 @@ def test_two_level_canvas_without_anti_aliasing():
 # fill a square, bold markers on small canvases, in both polarities. They
 # were called "blank" or misread before the plain reading became the floor.
 CUTOUT_SAMPLE = 60
-CUTOUT_FLOOR = {"low_res_8": 0.85}  # 8x8 sources lose detail that no reader brings back
+CUTOUT_FLOOR = {"low_res_8": 0.9}  # 8 px tall sources lose detail that no reader brings back
 
 
 def test_first_20_tight_crops_read_right(mnist_test, classify):
@@ -300,7 +300,8 @@ def test_cut_out_scans_are_read(name, mnist_test, classify):
     rng = np.random.default_rng(0)
     sources = [CUTOUT_VARIANTS[name](d, rng) for d in x[index]]
     results = [preprocess.preprocess(s, classify=classify) for s in sources]  # never "blank"
-    assert all(r.inverted == (not name.endswith("_light")) for r in results)
+    polarity = np.mean([r.inverted == (not name.endswith("_light")) for r in results])
+    assert polarity >= 0.95, f"{name}: polarity right in {polarity:.0%}"
     accuracy = float(
         np.mean(classify(np.stack([r.image28 for r in results])).argmax(1) == y[index])
     )

@@ -976,6 +976,7 @@ class PlainReading:
         return (
             bool(self.mask.any())
             and self.contrast >= _MIN_CONTRAST
+            and self.structure >= _MIN_STRUCTURE / 2
             and (self.separation >= _MIN_SEPARATION or self.structure >= _MIN_STRUCTURE)
         )
 
@@ -993,16 +994,20 @@ def _neighbour_correlation(gray: np.ndarray) -> float:
     return float(np.mean(scores)) if scores else 0.0
 
 
-def plain_reading(work: np.ndarray, structure: float = 1.0) -> PlainReading:
+def plain_reading(
+    work: np.ndarray, structure: float = 1.0, dark_ink: bool | None = None
+) -> PlainReading:
     """The plain recipe (:mod:`mnist_cnn.vision.baseline`) on a working-scale grayscale image.
 
     Args:
         work: float32 ``(h, w)`` grayscale in [0, 1], 1 = white.
         structure: The image's :func:`_neighbour_correlation` at its own resolution.
+        dark_ink: The polarity, if known; otherwise the frame (or the minority) decides.
     """
     threshold = baseline.otsu_threshold(work)
     light = work > threshold
-    dark_ink = baseline.dark_ink_by_frame(light)
+    if dark_ink is None:
+        dark_ink = baseline.dark_ink_by_frame(light)
     ink, mask = baseline.plain_ink(work, dark_ink=dark_ink)
     ink_class = ~light if dark_ink else light
     ground, strokes = work[~ink_class], work[ink_class]
@@ -1125,7 +1130,8 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     # enlargement would only blur a 1-bit or blocky scan); large ones shrunk.
     if scale > 1.0:
         work, scale = gray, 1.0
-    plain = plain_reading(work, _neighbour_correlation(work))
+    structure = _neighbour_correlation(work)
+    plain = plain_reading(work, structure)
     needs_page = not plain.has_ink or plain.uneven > UNEVEN_PAPER or plain.ruled
     page = None
     info = None
@@ -1137,14 +1143,31 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
         needs_page = needs_page or info.outside_paper
         if needs_page:
             page = page_reading(info)
-    use_page = False
-    if page is not None and needs_page:
-        use_page = True
-        # A desk along a side is a structural finding; uneven paper is a
-        # matter of degree, where the classifier arbitrates.
-        if plain.has_ink and classify is not None and not info.outside_paper:
-            probs = np.asarray(classify(np.stack([plain.image28, page[0]])))
-            use_page = float(probs[1].max()) > float(probs[0].max())
+    desk = info is not None and info.outside_paper
+    # The readings the classifier may arbitrate between. A desk along a side
+    # is a structural finding: the page reading is taken outright.
+    readings: list[PlainReading | None] = [plain] if plain.has_ink and not desk else []
+    if (
+        readings
+        and classify is not None
+        and not plain.ruled
+        and baseline.polarity_from_frame(work > baseline.otsu_threshold(work)) is None
+    ):
+        # Ink touching much of the frame (a bold or blurry digit filling its
+        # box) leaves the polarity open: the classifier reads both ways.
+        other = plain_reading(work, structure, dark_ink=not plain.inverted)
+        if other.has_ink:
+            readings.append(other)
+    use_page = page is not None and needs_page
+    if use_page:
+        readings.append(None)  # the page reading
+    if classify is not None and len(readings) > 1:
+        images = [page[0] if r is None else r.image28 for r in readings]
+        probs = np.asarray(classify(np.stack(images)))
+        best = readings[int(np.argmax(probs.max(axis=1)))]
+        use_page = best is None
+        if best is not None:
+            plain = best
     if use_page:
         image28, components, zone, stroke_width, thickened = page
         zy, zx = np.nonzero(zone)

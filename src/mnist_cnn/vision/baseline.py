@@ -15,7 +15,14 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-__all__ = ["dark_ink_by_frame", "otsu_threshold", "plain_ink", "plain_to_mnist", "fit_mnist"]
+__all__ = [
+    "dark_ink_by_frame",
+    "polarity_from_frame",
+    "otsu_threshold",
+    "plain_ink",
+    "plain_to_mnist",
+    "fit_mnist",
+]
 
 MNIST_SIZE = 28
 MNIST_BOX = 20
@@ -39,14 +46,9 @@ def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
     return float(edges[int(np.argmax(between[:-1])) + 1])
 
 
-def dark_ink_by_frame(light: np.ndarray) -> bool:
-    """Decide the polarity of a thresholded image: True when the ink is the dark class.
-
-    The frame decides when it clearly can (at least 70 % of the border in one
-    class: that class is the background), since a bold digit may cover more
-    than half of a small canvas while still touching the border only here
-    and there. Otherwise the minority class is ink, and a tie goes to dark
-    ink (paper is usually light).
+def polarity_from_frame(light: np.ndarray) -> bool | None:
+    """The polarity the frame shows: True (dark ink) when at least 70 % of the border is
+    light, False when at most 30 % is, ``None`` when the frame does not tell.
 
     Args:
         light: bool ``(H, W)``, the pixels above the threshold.
@@ -57,7 +59,22 @@ def dark_ink_by_frame(light: np.ndarray) -> bool:
         return True
     if light_border <= 0.3:
         return False
-    return bool(light.mean() >= 0.5)
+    return None
+
+
+def dark_ink_by_frame(light: np.ndarray) -> bool:
+    """Decide the polarity of a thresholded image: True when the ink is the dark class.
+
+    The frame decides when it clearly can (:func:`polarity_from_frame`), since
+    a bold digit may cover more than half of a small canvas while still
+    touching the border only here and there. Otherwise the minority class is
+    ink, and a tie goes to dark ink (paper is usually light).
+
+    Args:
+        light: bool ``(H, W)``, the pixels above the threshold.
+    """
+    decided = polarity_from_frame(light)
+    return bool(light.mean() >= 0.5) if decided is None else decided
 
 
 def plain_ink(
