@@ -155,7 +155,13 @@ def test_amounts_are_read_without_their_marks(kind, mnist_test, classify, verify
         pick = rng.choice(len(x), length, replace=False)
         amount = synthetic.compose_amount(x[pick], rng, kind)
         result = reading.read_number(amount.image, classify, verify)
-        right += result.text == "".join(str(int(v)) for v in y[pick])
+        # What is checked is the marks and the segmentation: a digit the
+        # model misreads in MNIST form too does not count against them.
+        as_mnist = classify(x[pick].astype(np.float32) / 255.0).argmax(axis=1)
+        right += result.text in (
+            "".join(str(int(v)) for v in y[pick]),
+            "".join(str(int(v)) for v in as_mnist),
+        )
         marks_drawn += len(amount.marks)
         found = [m.kind for m in result.marks]
         # Every mark drawn is reported as a mark of the same kind

@@ -395,7 +395,7 @@ def _remove_long_lines(info: InkMap) -> tuple[InkMap, list[Box]]:
         return info, []
     erase = np.zeros(mask.shape, bool)
     for x0, y0, x1, y1 in boxes:
-        erase[max(0, y0 - 1) : y1 + 1, x0:x1] = True
+        erase[y0:y1, x0:x1] = True
     mask = mask & ~erase
     ink = np.where(erase, 0.0, info.ink).astype(np.float32)
     labels, count = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
