@@ -134,6 +134,23 @@ def test_predict_plain_base64_list_and_query_flag(client, mnist_test):
     assert [a["file"] for a in answers] == ["images[0]", "images[1]", "images[2]"]
 
 
+def test_predict_raw_skips_preprocessing(client, mnist_test, digit_pngs, capsys):
+    """``?raw=true`` is ``predict --raw``: the same answers for 28x28 MNIST images."""
+    paths, labels = digit_pngs
+    assert cli.main(["predict", "default", "--raw", "--json", *map(str, paths)]) == 0
+    from_cli = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    files = [("files", (p.name, p.read_bytes(), "image/png")) for p in paths]
+    answers = client.post("/v1/predict?raw=true", files=files).json()["predictions"]
+    assert [a["digit"] for a in answers] == [c["digit"] for c in from_cli] == labels
+    for ours, theirs in zip(answers, from_cli, strict=True):
+        assert ours["probability"] == pytest.approx(theirs["probability"], abs=1e-5)
+    big = png_bytes(np.zeros((40, 30), np.uint8))
+    response = client.post("/v1/predict?raw=1", files=[("files", ("big.png", big, "image/png"))])
+    assert assert_error(response, 422, "not_mnist_sized")["detail"].startswith(
+        "big.png: expected a 28x28 MNIST image, got 30x40 pixels"
+    )
+
+
 def test_read_a_number_with_boxes(client):
     data = (EXAMPLES / "year.jpg").read_bytes()
     response = client.post("/v1/read", files={"file": ("year.jpg", data, "image/jpeg")})

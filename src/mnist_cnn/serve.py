@@ -336,7 +336,7 @@ def create_app(service: DigitService, *, max_body_bytes: int = DEFAULT_MAX_BODY)
 
     async def uploads_from(request: Request, field: str, many: bool) -> tuple[list[Upload], bool]:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        include_input = request.query_params.get("include_input", "").lower() in ("1", "true")
+        include_input = _flag(request, "include_input")
         if content_type == "multipart/form-data":
             try:
                 form = await request.form(max_files=MAX_IMAGES, max_fields=MAX_IMAGES)
@@ -399,17 +399,18 @@ def create_app(service: DigitService, *, max_body_bytes: int = DEFAULT_MAX_BODY)
         description="Multipart files (field `files`, one or more) or JSON with a base64 "
         "image or data URL (`image`, or `images` for several). Each answer has the "
         "fields `mnist-cnn predict --json` prints; `include_input` (query or JSON) adds "
-        "the 28x28 the model saw as a base64 PNG.",
+        "the 28x28 the model saw as a base64 PNG; `raw` (query) skips preprocessing for "
+        "images that already are 28x28 MNIST-style (as `predict --raw`).",
         responses={200: _json(PREDICT_RESPONSE_SCHEMA, "One answer per image"), **ERROR_RESPONSES},
         openapi_extra={
             "requestBody": _request_body(many=True),
-            "parameters": [_include_input_parameter()],
+            "parameters": [_include_input_parameter(), _raw_parameter()],
         },
     )
     async def predict(request: Request):
         uploads, include_input = await uploads_from(request, "files", many=True)
         answers, times = await run_in_threadpool(
-            service.predict, uploads, include_input=include_input
+            service.predict, uploads, include_input=include_input, raw=_flag(request, "raw")
         )
         return timed(JSONResponse({"predictions": answers}), times)
 
@@ -471,6 +472,21 @@ def _include_input_parameter() -> dict:
         "schema": {"type": "boolean", "default": False},
         "description": "also return the 28x28 input(s) the model saw, as base64 PNG",
     }
+
+
+def _raw_parameter() -> dict:
+    return {
+        "name": "raw",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "boolean", "default": False},
+        "description": "the images already are 28x28 MNIST-style, white on black "
+        "(as mnist-cnn predict --raw): skip preprocessing",
+    }
+
+
+def _flag(request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() in ("1", "true")
 
 
 def _json_uploads(body: Any, many: bool, include_input: bool) -> tuple[list[Upload], bool]:

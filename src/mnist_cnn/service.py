@@ -228,9 +228,15 @@ class DigitService:
             ) from None
 
     def predict(
-        self, uploads: Sequence[Upload], *, include_input: bool = False
+        self, uploads: Sequence[Upload], *, include_input: bool = False, raw: bool = False
     ) -> tuple[list[dict], StageTimes]:
         """Classify one digit per image.
+
+        Args:
+            uploads: The images.
+            include_input: Add each 28x28 model input to the answer.
+            raw: The images already are 28x28 MNIST-style (white on black), as
+                with ``mnist-cnn predict --raw``: no preprocessing.
 
         Returns:
             One dict per image, ``{"file": name, **Prediction.to_dict()}`` (plus
@@ -244,6 +250,17 @@ class DigitService:
         images = []
         for upload in uploads:
             gray = self._decode(upload, times)
+            if raw:
+                if gray.shape != (preprocess.MNIST_SIZE, preprocess.MNIST_SIZE):
+                    height, width = gray.shape
+                    raise RejectedInput(
+                        422,
+                        "not_mnist_sized",
+                        f"{upload.name}: expected a 28x28 MNIST image, got {width}x{height} "
+                        "pixels (leave out raw to preprocess any image)",
+                    )
+                images.append(gray)
+                continue
             start = time.perf_counter()
             result = self._guard(upload, lambda gray=gray: preprocess.preprocess(gray))
             times.add("preprocess", start)
