@@ -52,11 +52,21 @@ def free_port() -> int:
 
 
 def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    """Resident memory of process ``pid`` and its children (the worker processes), in MB."""
+    total = 0.0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            with open(f"/proc/{current}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) / 1024
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        pids += [int(child) for child in children]
+    return total
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -220,6 +230,7 @@ def main(argv=None) -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--sequential", type=int, default=500)
     parser.add_argument("--in-process-runs", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--out", default=None, help="JSON file (default benchmarks/results/)")
     args = parser.parse_args(argv)
     if not 0 < args.requests <= 100_000 or not 0 < args.concurrency <= 64:
@@ -234,7 +245,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     server = subprocess.Popen(
         [sys.executable, "-m", "mnist_cnn", "serve", str(classifier), "--verifier",
-         str(verifier), "--host", HOST, "--port", str(port)],
+         str(verifier), "--host", HOST, "--port", str(port), "--workers", str(args.workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -276,7 +287,8 @@ def main(argv=None) -> int:
         "command": "python benchmarks/bench_serve.py "
         + " ".join(sys.argv[1:] if argv is None else argv),
         "payload": "multipart, one 28x28 MNIST test PNG per request (100 different digits)",
-        "server": "mnist-cnn serve, ONNX runtime (1 intra-op thread), uvicorn, 1 process",
+        "server": "mnist-cnn serve, ONNX runtime (1 intra-op thread), uvicorn",
+        "workers": args.workers,
         "client": "async httpx in one process on the same machine",
         "model": models.default_model_path().name,
         "ready_seconds": round(ready_seconds, 2),

@@ -447,3 +447,46 @@ def test_api_conforms_to_its_schema(api_schema, mode):
     paths = {path for path, _ in seen}
     assert {"/v1/predict", "/v1/read"} <= paths, seen
     assert any(status >= 400 for _, status in seen), seen
+
+
+@pytest.mark.slow
+def test_serve_with_two_worker_processes(onnx_models, tmp_path):
+    """``mnist-cnn serve --workers 2``: the models resolved once, each worker answers."""
+    import socket
+    import time
+    import urllib.request
+
+    classifier, verifier = onnx_models
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    command = [sys.executable, "-m", "mnist_cnn", "serve", str(classifier), "--verifier",
+               str(verifier), "--port", str(port), "--workers", "2"]  # fmt: skip
+    proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                    if json.load(r)["status"] == "ready":
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "not ready in 60 s"
+            time.sleep(0.2)
+        from mnist_cnn.service import png_base64
+
+        body = json.dumps({"image": png_base64(np.zeros((28, 28)) + np.eye(28))}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/predict",
+            data=body,
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as r:
+            assert json.load(r)["predictions"][0]["digit"] in range(10)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        proc.stderr.close()

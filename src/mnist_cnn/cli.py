@@ -430,6 +430,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_mb * 1024 * 1024,
         min_confidence=args.min_confidence,
         cache_dir=args.cache_dir,
+        workers=args.workers,
     )
     return run(config)
 
@@ -660,6 +661,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--min-confidence", type=float, default=0.6)
     p.add_argument("--cache-dir", default=None, help="where exported ONNX models are cached")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (preprocessing holds the GIL: one process uses one core)",
+    )
     p.set_defaults(func=cmd_serve, needs_keras=False)
 
     p = sub.add_parser("env", help="versions and CPU facts, for bug reports")

@@ -45,6 +45,7 @@ class ServeConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY
     min_confidence: float = 0.6
     cache_dir: str | None = None
+    workers: int = 1
 
 
 def _require_serve_extra() -> None:
@@ -529,10 +530,37 @@ def _version() -> str:
         return "0"
 
 
+CONFIG_ENV = "MNIST_CNN_SERVE_CONFIG"
+
+
+def app_from_environment():
+    """The app of one worker process of ``serve --workers N``: the models named (already
+    resolved and exported by the parent) in ``$MNIST_CNN_SERVE_CONFIG``."""
+    from .service import load_service
+
+    settings = json.loads(os.environ[CONFIG_ENV])
+    service = load_service(
+        settings["model"],
+        verifier=settings["verifier"],
+        use_verifier=settings["verifier"] is not None,
+        runtime=settings["runtime"],
+        min_confidence=settings["min_confidence"],
+    )
+    return create_app(service, max_body_bytes=settings["max_body_bytes"])
+
+
 def run(config: ServeConfig) -> int:
-    """Load the models, then serve until interrupted (the CLI's ``serve``)."""
+    """Load the models, then serve until interrupted (the CLI's ``serve``).
+
+    With ``config.workers > 1``, the models are resolved (and exported to the
+    cache) once here, then each of the uvicorn worker processes loads its own
+    copy: preprocessing is Python and holds the GIL, so one process uses one
+    core.
+    """
     import time
 
+    if config.workers < 1:
+        raise MnistCnnError(f"--workers must be at least 1, got {config.workers}")
     started = time.perf_counter()
     _require_serve_extra()
     from .service import load_service
@@ -549,14 +577,34 @@ def run(config: ServeConfig) -> int:
         cache_dir=config.cache_dir,
         log_line=say,
     )
-    app = create_app(service, max_body_bytes=config.max_body_bytes)
     import uvicorn
 
     say(f"model: {service.info.get('model')}  verifier: {service.info.get('verifier')}")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    options = dict(host=config.host, port=config.port, log_level="warning", access_log=False)
+    if config.workers == 1:
+        app = create_app(service, max_body_bytes=config.max_body_bytes)
+        say(
+            f"runtime {config.runtime}, ready in {time.perf_counter() - started:.1f} s: "
+            f"http://{config.host}:{config.port}/"
+        )
+        uvicorn.run(app, **options)
+        return 0
+    os.environ[CONFIG_ENV] = json.dumps(
+        {
+            "model": service.info["model"],
+            "verifier": service.info["verifier"],
+            "runtime": config.runtime,
+            "min_confidence": config.min_confidence,
+            "max_body_bytes": config.max_body_bytes,
+        }
+    )
+    del service
     say(
-        f"runtime {config.runtime}, ready in {time.perf_counter() - started:.1f} s: "
+        f"runtime {config.runtime}, {config.workers} worker processes starting: "
         f"http://{config.host}:{config.port}/"
     )
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        "mnist_cnn.serve:app_from_environment", factory=True, workers=config.workers, **options
+    )
     return 0
