@@ -12,6 +12,7 @@ Needs the ``serve`` extra (``pip install 'mnist-cnn[serve]'``). Under the
 default ONNX runtime nothing here imports TensorFlow.
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -604,7 +605,32 @@ def run(config: ServeConfig) -> int:
         f"runtime {config.runtime}, {config.workers} worker processes starting: "
         f"http://{config.host}:{config.port}/"
     )
-    uvicorn.run(
+    from uvicorn.supervisors import Multiprocess
+
+    settings = uvicorn.Config(
         "mnist_cnn.serve:app_from_environment", factory=True, workers=config.workers, **options
     )
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(settings, sockets=[_listening_socket(config.host, config.port)]).run()
     return 0
+
+
+def _listening_socket(host: str, port: int):
+    """The socket the worker processes share.
+
+    Made here rather than by uvicorn: uvicorn's has protocol number 0, so the
+    connections accepted from it have too, and asyncio then leaves Nagle's
+    algorithm on; with delayed ACKs every keep-alive request waited 40 ms.
+    """
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise MnistCnnError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+    sock.set_inheritable(True)
+    return sock
