@@ -207,6 +207,20 @@ def test_upload_a_photo_of_a_number(page):
     assert boxes_drawn > 100
 
 
+def test_write_a_number(page):
+    expect = playwright_api.expect
+    page.get_by_role("radio", name="a number").check()
+    draw(page, [[(170, 40), (170, 185)], [(300, 45), (420, 45), (340, 190)]])
+    expect(answer(page)).to_have_text("17", timeout=15000)
+    expect(page.locator("#top3 li")).to_have_count(2)
+
+
+def test_upload_a_photo_of_a_digit(page):
+    expect = playwright_api.expect
+    page.get_by_label("Upload a photo").set_input_files(str(REPO / "docs/examples/three.jpg"))
+    expect(answer(page)).to_have_text("3", timeout=20000)
+
+
 def test_controls_have_accessible_names(page):
     for role, name in (
         ("button", "Clear"),
