@@ -110,6 +110,17 @@ def test_predict_answers_like_the_cli(client, digit_pngs, capsys):
         assert [t["digit"] for t in ours["top3"]][:1] == [t["digit"] for t in theirs["top3"]][:1]
 
 
+def test_several_digits_in_one_picture_are_flagged_like_the_cli(client, capsys):
+    year = EXAMPLES / "year.jpg"
+    assert cli.main(["predict", "default", "--json", str(year)]) == 0
+    theirs = json.loads(capsys.readouterr().out)
+    files = [("files", ("year.jpg", year.read_bytes(), "image/jpeg"))]
+    ours = client.post("/v1/predict", files=files).json()["predictions"][0]
+    assert set(ours) == set(theirs)
+    assert ours["uncertain"] is theirs["uncertain"] is True
+    assert ours["digits_side_by_side"] == theirs["digits_side_by_side"] == 4
+
+
 def test_predict_json_data_url_with_the_input_the_model_saw(client):
     data = (EXAMPLES / "seven.jpg").read_bytes()
     url = "data:image/jpeg;base64," + base64.b64encode(data).decode()

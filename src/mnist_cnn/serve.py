@@ -91,6 +91,11 @@ PREDICTION_SCHEMA = {
         "probability": {"type": "number", "minimum": 0, "maximum": 1},
         "top3": TOP3_SCHEMA,
         "uncertain": {"type": "boolean"},
+        "digits_side_by_side": {
+            "type": "integer",
+            "minimum": 2,
+            "description": "present when the image holds several digits: read it with /v1/read",
+        },
         "input_png": {"type": "string", "description": "the 28x28 model input, base64 PNG"},
     },
 }
@@ -109,7 +114,7 @@ READ_RESPONSE_SCHEMA = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["digit", "probability", "box"],
+                "required": ["digit", "probability"],
                 "properties": {
                     "digit": {"type": "integer", "minimum": 0, "maximum": 9},
                     "probability": {"type": "number", "minimum": 0, "maximum": 1},

@@ -240,14 +240,16 @@ class DigitService:
 
         Returns:
             One dict per image, ``{"file": name, **Prediction.to_dict()}`` (plus
-            ``input_png``, the 28x28 model input as base64 PNG, when asked),
-            and the time spent per stage.
+            ``digits_side_by_side``, with ``uncertain`` set, when the image holds
+            several digits, as ``predict --json`` prints; and ``input_png``, the
+            28x28 model input as base64 PNG, when asked), and the time spent per stage.
 
         Raises:
             RejectedInput: For the first image that cannot be used.
         """
         times = StageTimes()
         images = []
+        several = []  # digit-sized pieces side by side, per image
         for upload in uploads:
             gray = self._decode(upload, times)
             if raw:
@@ -260,20 +262,28 @@ class DigitService:
                         "pixels (leave out raw to preprocess any image)",
                     )
                 images.append(gray)
+                several.append(1)
                 continue
             start = time.perf_counter()
-            result = self._guard(upload, lambda gray=gray: preprocess.preprocess(gray))
+            # As predict does: the classifier arbitrates between the preprocessing's readings.
+            result = self._guard(
+                upload, lambda gray=gray: preprocess.preprocess(gray, classify=self.classify)
+            )
             times.add("preprocess", start)
             images.append(result.image28)
+            several.append(int(getattr(result, "digits_side_by_side", 1)))
         start = time.perf_counter()
         probs = self.classify(np.stack(images).astype(np.float32))
         times.add("inference", start)
         answers = []
-        for upload, p, image28 in zip(uploads, probs, images, strict=True):
+        for upload, p, image28, count in zip(uploads, probs, images, several, strict=True):
             answer = {
                 "file": upload.name,
                 **Prediction.from_probabilities(np.asarray(p)).to_dict(self.min_confidence),
             }
+            if count > 1:
+                # The fields predict --json adds for a picture of several digits.
+                answer.update(uncertain=True, digits_side_by_side=count)
             if include_input:
                 answer["input_png"] = png_base64(image28)
             answers.append(answer)
