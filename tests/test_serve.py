@@ -501,3 +501,15 @@ def test_serve_with_two_worker_processes(onnx_models, tmp_path):
         proc.terminate()
         proc.wait(timeout=15)
         proc.stderr.close()
+
+
+def test_serve_errors_are_one_line(tmp_path, capsys):
+    for argv, message in (
+        (["serve", str(tmp_path / "none.keras")], "no model or run directory at"),
+        (["serve", str(tmp_path / "none.onnx")], "no ONNX model at"),
+        (["serve", "--workers", "0"], "--workers must be at least 1"),
+        (["serve", "default", "--runtime", "keras", "--verifier", "v.onnx"], "needs .keras"),
+    ):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and message in err and "\n" not in err

@@ -51,7 +51,7 @@ class ServeConfig:
 
 def _require_serve_extra() -> None:
     missing = []
-    for module in ("fastapi", "uvicorn", "multipart", "onnxruntime"):
+    for module in ("fastapi", "uvicorn", "python_multipart", "onnxruntime"):
         try:
             __import__(module)
         except ImportError:
