@@ -348,6 +348,19 @@ def test_malformed_requests(client):
     assert set(response.json()) == {"error", "detail"}
 
 
+def test_an_image_that_trips_a_bug_is_a_422_not_a_500(service, monkeypatch, mnist_test):
+    from mnist_cnn.service import RejectedInput, Upload
+
+    def broken(*args, **kwargs):
+        raise IndexError("index 28 is out of bounds")
+
+    monkeypatch.setattr(preprocess, "preprocess", broken)
+    with pytest.raises(RejectedInput) as caught:
+        service.predict([Upload("odd.png", png_bytes(mnist_test[0][0]))])
+    assert caught.value.status == 422
+    assert caught.value.detail == "odd.png: cannot process the image (index 28 is out of bounds)"
+
+
 def test_not_found_and_wrong_method_are_json(client):
     assert_error(client.get("/nothing-here"), 404, "not_found")
     response = client.get("/v1/predict")

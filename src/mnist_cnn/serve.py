@@ -294,7 +294,6 @@ def create_app(service: DigitService, *, max_body_bytes: int = DEFAULT_MAX_BODY)
         title="mnist-cnn",
         summary="Handwritten digit recognition: one digit per image, or a whole number.",
         version=_version(),
-        responses={},
     )
     app.state.service = service
 
@@ -336,6 +335,12 @@ def create_app(service: DigitService, *, max_body_bytes: int = DEFAULT_MAX_BODY)
             "body_too_large",
             f"the request body is over the limit of {max_body_bytes:,} bytes",
         )
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception):
+        # A bug, not bad input (those are RejectedInput): still JSON, and logged.
+        log.error("internal error on %s", request.url.path, exc_info=exc)
+        return error(500, "internal_error", f"{type(exc).__name__}: the server failed")
 
     @app.exception_handler(MultiPartException)
     async def bad_multipart(request: Request, exc: MultiPartException):
