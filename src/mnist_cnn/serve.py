@@ -273,20 +273,28 @@ class BodyLimit:
 
 
 # ------------------------------------------------------------------ the app
-def create_app(service: DigitService, *, max_body_bytes: int = DEFAULT_MAX_BODY):
+def create_app(
+    service: DigitService,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+    compute_threads: int = int(os.environ.get("MNIST_CNN_COMPUTE_THREADS", "2")),
+):
     """The FastAPI application around a loaded (and warmed) :class:`DigitService`.
 
     Args:
         service: Does the work; see :func:`mnist_cnn.service.load_service`.
         max_body_bytes: Larger request bodies get 413 before being read.
+        compute_threads: Requests whose images are worked on at once (the rest wait).
     """
+    import functools
+
+    import anyio
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import FileResponse, JSONResponse
     from fastapi.staticfiles import StaticFiles
     from prometheus_client import CollectorRegistry, Histogram
     from prometheus_fastapi_instrumentator import Instrumentator
-    from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException as StarletteHTTPException
     from starlette.formparsers import MultiPartException
 
@@ -397,6 +405,15 @@ def create_app(service: DigitService, *, max_body_bytes: int = DEFAULT_MAX_BODY)
             )
         return uploads, include_input
 
+    # The image work is Python holding the GIL (onnxruntime releases it): more
+    # threads than this only take turns and slow each other down.
+    limiter = anyio.CapacityLimiter(compute_threads)
+
+    async def compute(function, *args, **kwargs):
+        return await anyio.to_thread.run_sync(
+            functools.partial(function, *args, **kwargs), limiter=limiter
+        )
+
     def timed(response: JSONResponse, times) -> JSONResponse:
         for stage, seconds in times.seconds.items():
             stage_seconds.labels(stage).observe(seconds)
@@ -421,7 +438,7 @@ def create_app(service: DigitService, *, max_body_bytes: int = DEFAULT_MAX_BODY)
     )
     async def predict(request: Request):
         uploads, include_input = await uploads_from(request, "files", many=True)
-        answers, times = await run_in_threadpool(
+        answers, times = await compute(
             service.predict, uploads, include_input=include_input, raw=_flag(request, "raw")
         )
         return timed(JSONResponse({"predictions": answers}), times)
@@ -442,9 +459,7 @@ def create_app(service: DigitService, *, max_body_bytes: int = DEFAULT_MAX_BODY)
         uploads, include_input = await uploads_from(request, "file", many=False)
         if len(uploads) != 1:
             raise RejectedInput(422, "invalid_request", "send one image to /v1/read")
-        answer, times = await run_in_threadpool(
-            service.read, uploads[0], include_input=include_input
-        )
+        answer, times = await compute(service.read, uploads[0], include_input=include_input)
         return timed(JSONResponse(answer), times)
 
     @app.get(
