@@ -108,10 +108,14 @@
   pad.addEventListener("pointerup", endStroke);
   pad.addEventListener("pointercancel", endStroke);
   pad.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" || event.key === "Delete" || event.key === "Backspace") {
+    if (event.key === "Delete" || event.key === "Backspace") {
       event.preventDefault();
       clearAll();
     }
+  });
+  // Escape clears from anywhere on the page (the Clear button announces it).
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !event.defaultPrevented) clearAll();
   });
   document.getElementById("clear").addEventListener("click", clearAll);
 
