@@ -29,13 +29,23 @@ $(VENV)/.installed-browser: $(VENV)/.installed
 		touch $@; \
 	else echo "note: no chromium; 'sudo apt-get install chromium' for the report's browser test"; fi
 
-.PHONY: install train test lint bench clean
+# mnist-cnn serve (extras serve + export); its tests add schemathesis, httpx and
+# Playwright (the browser comes from .installed-browser above).
+$(VENV)/.installed-serve: $(VENV)/.installed
+	$(PIP) install --quiet -e '.[dev,serve,export]'
+	touch $@
+
+$(VENV)/.installed-test-serve: $(VENV)/.installed-serve
+	$(PIP) install --quiet -e '.[dev,test-serve]'
+	touch $@
+
+.PHONY: install train test lint bench clean serve
 install: $(VENV)/.installed
 
 train: $(VENV)/.installed
 	$(VENV)/bin/mnist-cnn train $(ARGS)
 
-test: $(VENV)/.installed-torch $(VENV)/.installed-browser
+test: $(VENV)/.installed-torch $(VENV)/.installed-browser $(VENV)/.installed-test-serve
 	$(PY) -m pytest $(ARGS)
 
 lint: $(VENV)/.installed
@@ -44,6 +54,9 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_train.py $(ARGS)
+
+serve: $(VENV)/.installed-serve
+	$(VENV)/bin/mnist-cnn serve --host 127.0.0.1 --port 8000 $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -390,6 +390,51 @@ def cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- export / serve
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    result = export(
+        args.model_or_run,
+        args.out,
+        format=args.format,
+        parity_images=0 if args.no_check else args.check_images,
+        data_dir=args.data_dir,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(f"model: {result.source}", file=sys.stderr)
+    check = (
+        f"max |difference| from Keras {result.max_abs_diff:.2g} on "
+        f"{result.parity_images:,} MNIST test images"
+        if result.max_abs_diff is not None
+        else "not checked"
+    )
+    print(f"wrote {result.path} ({result.format}, {result.kind}; {check})")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import ServeConfig, run
+
+    if args.runtime == "keras":
+        _import_keras_quietly()
+    config = ServeConfig(
+        model=args.model_or_run,
+        verifier=None if args.no_verifier else args.verifier,
+        use_verifier=not args.no_verifier,
+        runtime=args.runtime,
+        host=args.host,
+        port=args.port,
+        max_body_bytes=args.max_body_mb * 1024 * 1024,
+        min_confidence=args.min_confidence,
+        cache_dir=args.cache_dir,
+        workers=args.workers,
+    )
+    return run(config)
+
+
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from .config import PRECISIONS, SCHEDULES, TrainConfig
@@ -569,6 +614,61 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None)
     p.set_defaults(func=cmd_samples)
 
+    p = sub.add_parser(
+        "export",
+        help="export a model for other runtimes (ONNX, SavedModel), checked against Keras",
+        description="Export a model (default: runs/latest, else the packaged one; "
+        "'default' for the packaged model, 'verifier' for the segment verifier) with "
+        "input 'image' float32 [N,28,28,1] and output 'probabilities'.",
+    )
+    p.add_argument("model_or_run", nargs="?", default=None, metavar="MODEL_OR_RUN")
+    p.add_argument("--format", choices=("onnx", "saved_model"), default="onnx")
+    p.add_argument("--out", required=True, help="the .onnx file or SavedModel folder to write")
+    p.add_argument(
+        "--check-images",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="compare with the Keras model on the first N MNIST test images (default 1000)",
+    )
+    p.add_argument("--no-check", action="store_true", help="skip the comparison with Keras")
+    p.add_argument("--data-dir", default=None, help="folder with the four MNIST IDX files")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "serve",
+        help="an HTTP API and a page to draw digits on (needs mnist-cnn[serve])",
+        description="Serve /v1/predict, /v1/read and a drawing page at / through "
+        "onnxruntime. MODEL_OR_RUN may be an exported .onnx file; a .keras model is "
+        "exported once into a cache folder.",
+    )
+    p.add_argument("model_or_run", nargs="?", default=None, metavar="MODEL_OR_RUN")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--runtime",
+        choices=("onnx", "keras"),
+        default="onnx",
+        help="onnx (default: no TensorFlow in the server) or keras",
+    )
+    p.add_argument(
+        "--verifier", default=None, help="segment verifier (.onnx or .keras; default packaged)"
+    )
+    p.add_argument("--no-verifier", action="store_true", help="read numbers without it")
+    p.add_argument(
+        "--max-body-mb", type=int, default=10, help="largest request body in MiB (default 10)"
+    )
+    p.add_argument("--min-confidence", type=float, default=0.6)
+    p.add_argument("--cache-dir", default=None, help="where exported ONNX models are cached")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (preprocessing holds the GIL: one process uses one core)",
+    )
+    p.set_defaults(func=cmd_serve, needs_keras=False)
+
     p = sub.add_parser("env", help="versions and CPU facts, for bug reports")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_env)
@@ -586,7 +686,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        if args.command != "env":
+        if args.command != "env" and getattr(args, "needs_keras", True):
             _import_keras_quietly()
         return args.func(args)
     except MnistCnnError as exc:

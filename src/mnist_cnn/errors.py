@@ -30,3 +30,7 @@ class ModelError(MnistCnnError):
 
 class ConfigError(MnistCnnError, ValueError):
     """A configuration value is out of range or unknown."""
+
+
+class ExportError(MnistCnnError):
+    """A model cannot be exported, or its export does not match the original."""
