@@ -85,6 +85,25 @@ def load_keras_file(path: Path, *, what: str = "model", compile: bool = True):
         raise ModelError(f"cannot load {what} {path}: {type(exc).__name__}: {exc}") from None
 
 
+def image_batch(images: np.ndarray) -> np.ndarray:
+    """Images as the models take them: float32 ``(N, 28, 28, 1)``.
+
+    Args:
+        images: ``(N, 28, 28)``, ``(N, 28, 28, 1)`` or one ``(28, 28)`` image.
+
+    Raises:
+        ValueError: Any other shape.
+    """
+    x = np.asarray(images, dtype=np.float32)
+    if x.shape[-2:] == (28, 28):
+        x = x[..., None]
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4 or x.shape[1:] != (28, 28, 1):
+        raise ValueError(f"expected images of shape (N, 28, 28[, 1]), got {np.shape(images)}")
+    return x
+
+
 @dataclass(frozen=True)
 class Prediction:
     """One image's answer: the digit, its probability, and the three best."""
@@ -144,13 +163,7 @@ class Predictor:
         Returns:
             ``(N, 10)`` float32 probabilities.
         """
-        x = np.asarray(images, dtype=np.float32)
-        if x.shape[-2:] == (28, 28):
-            x = x[..., None]
-        if x.ndim == 3:
-            x = x[None]
-        if x.ndim != 4 or x.shape[1:] != (28, 28, 1):
-            raise ValueError(f"expected images of shape (N, 28, 28[, 1]), got {np.shape(images)}")
+        x = image_batch(images)
         if len(x) == 0:
             return np.zeros((0, models.NUM_CLASSES), np.float32)
         out = [self._forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]

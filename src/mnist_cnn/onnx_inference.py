@@ -121,13 +121,9 @@ class OnnxClassifier(_OnnxModel):
         Returns:
             ``(N, 10)`` float32 probabilities.
         """
-        x = np.asarray(images, dtype=np.float32)
-        if x.shape[-2:] == (28, 28):
-            x = x[..., None]
-        if x.ndim == 3:
-            x = x[None]
-        if x.ndim != 4 or x.shape[1:] != (28, 28, 1):
-            raise ValueError(f"expected images of shape (N, 28, 28[, 1]), got {np.shape(images)}")
+        from .inference import image_batch  # numpy only: no Keras behind it
+
+        x = image_batch(images)
         if len(x) == 0:
             return np.zeros((0, 10), np.float32)
         return self._run(np.ascontiguousarray(x))

@@ -549,18 +549,7 @@ def _otsu(values: np.ndarray) -> float:
     when they are all alike (a two-level drawing with no anti-aliasing) they
     are all ink: the threshold then lies just below them.
     """
-    low, high = float(values.min()), float(values.max())
-    if high - low < 1e-6:
-        return low - 1e-6
-    hist, edges = np.histogram(values, bins=256, range=(low, high))
-    centres = (edges[:-1] + edges[1:]) / 2
-    weight0 = np.cumsum(hist)
-    weight1 = weight0[-1] - weight0
-    sum0 = np.cumsum(hist * centres)
-    mean0 = sum0 / np.maximum(weight0, 1)
-    mean1 = (sum0[-1] - sum0) / np.maximum(weight1, 1)
-    between = weight0 * weight1 * (mean0 - mean1) ** 2
-    return float(edges[int(np.argmax(between[:-1])) + 1])
+    return baseline.otsu_threshold(values)
 
 
 def _stroke_width(mask: np.ndarray, ink: np.ndarray | None = None) -> float:
