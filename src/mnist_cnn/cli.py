@@ -57,31 +57,14 @@ def _import_keras_quietly() -> None:
 
 # ---------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace) -> int:
-    from .config import TrainConfig
     from .training import train
 
-    config = TrainConfig(
-        model=args.model,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        validation_split=args.validation_split,
-        seed=args.seed,
-        precision=args.precision,
-        augment=args.augment,
-        real_inputs=args.real_inputs,
-        learning_rate=args.learning_rate,
-        schedule=args.schedule,
-        train_limit=args.train_limit,
-        test_limit=args.test_limit,
-        data_dir=args.data_dir,
-        out_dir=args.out,
-        steps_per_execution=args.steps_per_execution,
-    )
+    config = train_config_from_args(args)
     result = train(config, verbose=args.verbose, report=not args.no_report)
     m = result.metrics
     per_epoch = ", ".join(f"{s:.1f}" for s in m["seconds_per_epoch"])
     print(f"Seconds per epoch: {per_epoch}")
-    print(f"Run: {result.run_dir}  (also {Path(args.out) / 'latest'})")
+    print(f"Run: {result.run_dir}  (also {Path(config.out_dir) / 'latest'})")
     if (result.run_dir / "report.html").is_file():
         print(f"Report: {result.run_dir / 'report.html'}")
     return 0
@@ -131,12 +114,76 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_config_from_args(args: argparse.Namespace):
-    """The :class:`~mnist_cnn.config.TrainConfig` of the train flags, for ``cv``.
+class _StoreGiven(argparse._StoreAction):
+    """``store``, also noting that the flag was given (``args._given``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        super().__call__(parser, namespace, values, option_string)
+        _note_given(namespace, self.dest)
+
+
+class _BooleanGiven(argparse.BooleanOptionalAction):
+    """``--flag/--no-flag``, also noting that it was given (``args._given``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        super().__call__(parser, namespace, values, option_string)
+        _note_given(namespace, self.dest)
+
+
+def _note_given(namespace: argparse.Namespace, dest: str) -> None:
+    given = set(getattr(namespace, "_given", ()))
+    given.add(dest)
+    namespace._given = given
+
+
+def add_config_arguments(
+    parser: argparse.ArgumentParser, config_class: type | None = None
+) -> None:
+    """One flag per field of ``config_class`` (default :class:`~mnist_cnn.config.TrainConfig`).
+
+    The flag is ``--field-name`` (or the field's ``metadata["flag"]``), its type,
+    default and help come from the field; ``bool`` fields get ``--name/--no-name``.
+    Each flag stores into ``args.<field name>`` and notes, in ``args._given``, that
+    it was given, so :func:`train_config_from_args` can apply it over a ``--config``.
+    """
+    import dataclasses
+    import typing
+
+    from .config import TrainConfig
+
+    config_class = config_class or TrainConfig
+    hints = typing.get_type_hints(config_class)
+    for field in dataclasses.fields(config_class):
+        meta = field.metadata
+        flag = meta.get("flag", "--" + field.name.replace("_", "-"))
+        kwargs: dict = {"dest": field.name, "default": field.default, "help": meta.get("help")}
+        kind = hints[field.name]
+        if kind is bool:
+            parser.add_argument(flag, action=_BooleanGiven, **kwargs)
+            continue
+        # int | None, str | None: the flag takes the non-None type.
+        args_of = [a for a in typing.get_args(kind) if a is not type(None)]
+        kwargs["type"] = args_of[0] if args_of else kind
+        choices = meta.get("choices")
+        if choices == "models":
+            from .models import available_models
+
+            choices = available_models()
+        if choices is not None:
+            kwargs["choices"] = tuple(choices)
+        if "metavar" in meta:
+            kwargs["metavar"] = meta["metavar"]
+        if field.default is not None and kwargs["help"] is not None:
+            kwargs["help"] += " (default: %(default)s)"
+        parser.add_argument(flag, action=_StoreGiven, **kwargs)
+
+
+def train_config_from_args(args: argparse.Namespace):
+    """The :class:`~mnist_cnn.config.TrainConfig` of the train flags (``train``, ``cv``).
 
     Every config field is read from the flag of the same name (``--out`` is
-    ``out_dir``), so a flag added to ``train`` reaches ``cv`` without a change
-    here.
+    ``out_dir``), so a field added to the config reaches ``train`` and ``cv``
+    without a change here.
     """
     import dataclasses
 
@@ -147,8 +194,11 @@ def _train_config_from_args(args: argparse.Namespace):
         for f in dataclasses.fields(TrainConfig)
         if hasattr(args, f.name)
     }
-    values["out_dir"] = args.out
     return TrainConfig(**values)
+
+
+# The name cv's tests and older callers use.
+_train_config_from_args = train_config_from_args
 
 
 def cmd_cv(args: argparse.Namespace) -> int:
@@ -158,7 +208,7 @@ def cmd_cv(args: argparse.Namespace) -> int:
         result = crossval.resume_cv(args.resume, verbose=args.verbose, report=not args.no_report)
     else:
         result = crossval.cross_validate(
-            _train_config_from_args(args),
+            train_config_from_args(args),
             folds=args.folds,
             test=args.test,
             verbose=args.verbose,
@@ -436,59 +486,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    from .config import PRECISIONS, SCHEDULES, TrainConfig
-    from .models import available_models
-
-    defaults = TrainConfig()
-    parser = argparse.ArgumentParser(
-        prog="mnist-cnn", description="Handwritten digit recognition with a Keras CNN."
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("train", help="train a model (the tutorial's defaults) and save a run")
-    p.add_argument("--model", default=defaults.model, choices=available_models())
-    p.add_argument("--epochs", type=int, default=defaults.epochs)
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    p.add_argument("--validation-split", type=float, default=defaults.validation_split)
-    p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument(
-        "--precision",
-        default=defaults.precision,
-        choices=PRECISIONS,
-        help="auto: bfloat16 arithmetic on CPUs with AVX512-BF16/AMX, else float32",
-    )
-    p.add_argument("--augment", action="store_true", help="augment for real handwriting")
-    p.add_argument(
-        "--real-inputs",
-        type=float,
-        default=0.0,
-        metavar="RATE",
-        help="with --augment, fraction of images shown as stretched, 1-bit, low-resolution "
-        "or bold/hairline scans after normalisation (default 0)",
-    )
-    p.add_argument(
-        "--steps-per-execution",
-        type=int,
-        default=defaults.steps_per_execution,
-        metavar="N",
-        help="training steps per compiled call (0: auto, 25 under TensorFlow)",
-    )
-    p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
-    p.add_argument(
-        "--schedule",
-        default=defaults.schedule,
-        choices=SCHEDULES,
-        help="learning-rate schedule (the tutorial: constant)",
-    )
-    p.add_argument(
-        "--train-limit", type=int, default=None, help="use only the first N training images"
-    )
-    p.add_argument(
-        "--test-limit", type=int, default=None, help="evaluate on only the first N test images"
-    )
-    p.add_argument("--data-dir", default=None, help="folder with the four MNIST IDX files")
-    p.add_argument("--out", default=defaults.out_dir, help="parent folder of run directories")
+def _add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of ``train`` and ``cv``: one per config field, then the run's own."""
+    add_config_arguments(p)
     p.add_argument(
         "--verbose",
         default="auto",
@@ -498,8 +498,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-report", action="store_true", help="do not write report.html into the run"
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mnist-cnn", description="Handwritten digit recognition with a Keras CNN."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a model (the tutorial's defaults) and save a run")
+    _add_train_arguments(p)
     p.set_defaults(func=cmd_train)
-    train_parser = p
 
     p = sub.add_parser("evaluate", help="test loss and accuracy of a model or run")
     p.add_argument("model_or_run", nargs="?", default=None, metavar="MODEL_OR_RUN")
@@ -534,14 +543,13 @@ def build_parser() -> argparse.ArgumentParser:
     # unused there, each fold's held-out part is its validation set.
     p = sub.add_parser(
         "cv",
-        parents=[train_parser],
-        conflict_handler="resolve",
         help="stratified k-fold cross-validation with the train flags",
         description="Stratified k-fold cross-validation on the training images (the first "
         "--train-limit of them, if given): each fold trains with the same config on the "
         "other folds and validates on its own. Writes a cv run directory with cv.json and "
         "report.html. --validation-split is not used.",
     )
+    _add_train_arguments(p)
     p.add_argument("--folds", type=int, default=5, help="number of folds, 2-10 (default 5)")
     p.add_argument(
         "--test",

@@ -25,7 +25,7 @@ import io
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,6 @@ class TrainResult:
     run_dir: Path | None = None
     evaluation: dict[str, Any] | None = None
     test_probabilities: np.ndarray | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float) -> tuple[ArrayPair, ArrayPair]:
