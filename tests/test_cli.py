@@ -267,3 +267,40 @@ def test_packaged_model_works_without_training(tmp_path, mnist_test):
     assert "weights/default.keras" in proc.stderr
     digits = [json.loads(line)["digit"] for line in proc.stdout.splitlines()]
     assert digits == [int(v) for v in y[:5]]
+
+
+@pytest.mark.slow
+def test_train_config_json_is_resolved_and_reruns(in_tmp, capsys):
+    """config.json records what ran; train --config of it gives the same first epoch."""
+    flags = ["--verbose", "0", "--no-report"]
+    first = ["train", "--train-limit", "512", "--test-limit", "100", "--epochs", "1"]
+    assert cli.main([*first, "--precision", "float32", "--seed", "4", *flags]) == 0
+    run = (in_tmp / "runs" / "latest").resolve()
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["precision"] == "float32"
+    assert saved["steps_per_execution"] >= 1  # "auto" (0) resolved
+    assert saved["data_dir"] and Path(saved["data_dir"]).is_dir()
+    assert saved["mnist_cnn_version"]
+
+    assert cli.main(["train", "--config", str(run / "config.json"), *flags]) == 0
+    rerun = (in_tmp / "runs" / "latest").resolve()
+    assert rerun != run
+    assert json.loads((rerun / "config.json").read_text()) == saved
+    loss = [json.loads((r / "history.json").read_text())["loss"][0] for r in (run, rerun)]
+    assert loss[1] == pytest.approx(loss[0], abs=1e-3)
+
+
+def test_train_flags_override_a_config_file(tmp_path):
+    from mnist_cnn.config import TrainConfig
+
+    path = tmp_path / "config.json"
+    saved = TrainConfig(epochs=4, seed=8, augment=True, real_inputs=0.3, precision="float32")
+    path.write_text(json.dumps({**saved.to_dict(), "mnist_cnn_version": "0.0.1"}))
+    parser = cli.build_parser()
+    args = parser.parse_args(["train", "--config", str(path), "--seed", "9", "--no-augment"])
+    with pytest.raises(Exception, match="real_inputs needs augment"):
+        cli.train_config_from_args(args)
+    args = parser.parse_args(["train", "--config", str(path), "--seed", "9", "--epochs", "3"])
+    assert cli.train_config_from_args(args) == saved.replace(seed=9, epochs=3)
+    args = parser.parse_args(["train", "--config", str(path)])
+    assert cli.train_config_from_args(args) == saved

@@ -183,18 +183,20 @@ def train_config_from_args(args: argparse.Namespace):
 
     Every config field is read from the flag of the same name (``--out`` is
     ``out_dir``), so a field added to the config reaches ``train`` and ``cv``
-    without a change here.
+    without a change here. With ``--config FILE`` (a run's ``config.json``), the
+    file's settings are the starting point and only the flags given override them.
     """
     import dataclasses
 
     from .config import TrainConfig
 
-    values = {
-        f.name: getattr(args, f.name)
-        for f in dataclasses.fields(TrainConfig)
-        if hasattr(args, f.name)
-    }
-    return TrainConfig(**values)
+    names = [f.name for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)]
+    if getattr(args, "config", None):
+        # The saved run's settings, with only the flags given on this command over them.
+        base = TrainConfig.load(args.config)
+        given = getattr(args, "_given", set())
+        return base.replace(**{name: getattr(args, name) for name in names if name in given})
+    return TrainConfig(**{name: getattr(args, name) for name in names})
 
 
 # The name cv's tests and older callers use.
@@ -489,6 +491,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     """The flags of ``train`` and ``cv``: one per config field, then the run's own."""
     add_config_arguments(p)
+    p.add_argument(
+        "--config",
+        default=None,
+        metavar="JSON",
+        help="start from a run's config.json (rerun it); flags given override its values",
+    )
     p.add_argument(
         "--verbose",
         default="auto",

@@ -1,8 +1,10 @@
 """The one typed configuration of a training run.
 
 Defaults live here and nowhere else; the CLI's flags override them, and the
-resolved config is written into every run directory as ``config.json``, from
-which :meth:`TrainConfig.from_dict` rebuilds it.
+resolved config (``"auto"`` settings replaced by what ran, the data folder that
+was found, plus the package version) is written into every run directory as
+``config.json``, from which :meth:`TrainConfig.from_dict` rebuilds it and
+``mnist-cnn train --config RUN/config.json`` reruns it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 SCHEDULES = ("constant", "cosine")
 # Keys that older config.json files hold and this version ignores.
 _RETIRED_KEYS = frozenset({"extra"})
+# Facts a run's config.json records for its reader, not settings: from_dict skips them.
+RECORDED_KEYS = frozenset({"mnist_cnn_version"})
 
 
 @dataclass(frozen=True)
@@ -167,9 +171,10 @@ class TrainConfig:
         """Rebuild a config from :meth:`to_dict` output, rejecting unknown keys.
 
         ``extra``, an always-empty field of older versions, is accepted and ignored,
-        so their ``config.json`` files still load.
+        so their ``config.json`` files still load; so are :data:`RECORDED_KEYS`
+        (the package version a run was trained with).
         """
-        data = {k: v for k, v in data.items() if k not in _RETIRED_KEYS}
+        data = {k: v for k, v in data.items() if k not in _RETIRED_KEYS | RECORDED_KEYS}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

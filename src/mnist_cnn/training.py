@@ -83,7 +83,7 @@ class TrainResult:
         model: The trained float32 Keras model (the one saved as ``model.keras``).
         history: Per-epoch lists: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
         metrics: The content of ``metrics.json``.
-        config: The resolved config.
+        config: The resolved config (:func:`resolve_config`), as saved in ``config.json``.
         run_dir: The run directory, or ``None`` when ``save=False``.
         evaluation: The test-set evaluation (:func:`mnist_cnn.evaluation.summarize`,
             the content of ``evaluation.json``), or ``None`` without test images.
@@ -109,6 +109,23 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float) -> tuple[Arr
     n_val = int(round(len(x) * fraction))
     n_train = len(x) - n_val
     return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
+
+
+def resolve_config(config: TrainConfig, *, find_data: bool = True) -> TrainConfig:
+    """``config`` with what this machine chose in place of its automatic settings.
+
+    ``precision="auto"`` and ``steps_per_execution=0`` become the values used
+    here, and (with ``find_data``) ``data_dir=None`` becomes the folder the
+    data was found in (downloading it if needed), so the saved config reruns
+    the same training elsewhere.
+    """
+    changes: dict[str, Any] = {
+        "precision": resolve_precision(config.precision),
+        "steps_per_execution": resolve_steps_per_execution(config.steps_per_execution),
+    }
+    if find_data:
+        changes["data_dir"] = str(datasets.resolve_mnist_dir(config.data_dir))
+    return config.replace(**changes)
 
 
 def load_data(config: TrainConfig) -> tuple[ArrayPair, ArrayPair]:
@@ -207,9 +224,9 @@ def train(
     Returns:
         A :class:`TrainResult`.
     """
-    config = config or TrainConfig()
+    config = resolve_config(config or TrainConfig(), find_data=data is None)
     keras.utils.set_random_seed(config.seed)
-    precision = resolve_precision(config.precision)
+    precision = config.precision
 
     data_source = (
         {"split": "test", "limit": config.test_limit, "data_dir": config.data_dir}
@@ -292,7 +309,7 @@ def train(
         "n_test": int(len(x_test)),
         "seed": config.seed,
         "precision": precision,
-        "steps_per_execution": resolve_steps_per_execution(config.steps_per_execution),
+        "steps_per_execution": config.steps_per_execution,
         "backend": keras.backend.backend(),
         "versions": envinfo.package_versions(),
         "cpu": envinfo.cpu_info(),
@@ -368,7 +385,8 @@ def save_run(result: TrainResult, x_train: np.ndarray, y_train: np.ndarray) -> P
     try:
         with atomic_path(staging / runs.MODEL_FILE) as tmp:
             result.model.save(tmp)
-        write_json(staging / "config.json", config.to_dict())
+        recorded = {"mnist_cnn_version": envinfo.package_versions()["mnist-cnn"]}
+        write_json(staging / "config.json", {**config.to_dict(), **recorded})
         write_json(staging / "history.json", result.history)
         atomic_write_text(staging / "history.csv", history_csv(result.history))
         write_json(staging / "metrics.json", result.metrics)
