@@ -75,16 +75,14 @@ def test_predict_json_lines(trained_run, digit_pngs, capsys):
 def test_predict_uses_runs_latest(trained_run, digit_pngs, monkeypatch, capsys):
     monkeypatch.chdir(trained_run.run_dir.parent.parent)
     runs_name = trained_run.run_dir.parent.name
-    monkeypatch.setattr(
-        cli,
-        "_load_predictor",
-        lambda model: __import__("mnist_cnn.inference").inference.Predictor.load(
-            model, runs_dir=runs_name
-        ),
-    )
     paths, _ = digit_pngs
+    assert cli.main(["predict", "--runs-dir", runs_name, "--raw", str(paths[0])]) == 0
+    captured = capsys.readouterr()
+    assert f"{paths[0]}:" in captured.out
+    assert str(trained_run.run_dir.name) in captured.err  # model: .../<run>/model.keras
+    monkeypatch.setenv("MNIST_CNN_RUNS", runs_name)
     assert cli.main(["predict", "--raw", str(paths[0])]) == 0
-    assert f"{paths[0]}:" in capsys.readouterr().out
+    assert str(trained_run.run_dir.name) in capsys.readouterr().err
 
 
 def test_predict_without_any_model_says_what_to_do(in_tmp, digit_pngs, no_packaged_model, capsys):
@@ -304,3 +302,55 @@ def test_train_flags_override_a_config_file(tmp_path):
     assert cli.train_config_from_args(args) == saved.replace(seed=9, epochs=3)
     args = parser.parse_args(["train", "--config", str(path)])
     assert cli.train_config_from_args(args) == saved
+
+
+def _fake_run(runs_dir: Path) -> Path:
+    """A run folder with a (dummy) model file, pointed at by ``runs_dir/latest``."""
+    from mnist_cnn import runs
+
+    run = runs_dir / "20260101-000000-baseline"
+    run.mkdir(parents=True)
+    (run / "model.keras").write_bytes(b"")
+    (run / "config.json").write_text("{}")
+    runs.point_latest(runs_dir, run)
+    return run
+
+
+def test_every_verb_that_finds_runs_takes_runs_dir():
+    parser = cli.build_parser()
+    for verb in ("train", "cv", "evaluate", "report", "predict", "read", "export", "serve"):
+        args, _ = parser.parse_known_args([verb, "--runs-dir", "elsewhere", "x.png", "--out", "o"])
+        value = args.out_dir if verb in ("train", "cv") else args.runs_dir
+        assert value == ("o" if verb in ("train", "cv") else "elsewhere"), verb
+    # train's --out is an alias of --runs-dir
+    args = parser.parse_args(["train", "--runs-dir", "elsewhere"])
+    assert cli.train_config_from_args(args).out_dir == "elsewhere"
+
+
+def test_mnist_cnn_runs_moves_the_default_runs_folder(tmp_path, monkeypatch):
+    from mnist_cnn import inference, report
+    from mnist_cnn.config import TrainConfig
+
+    monkeypatch.chdir(tmp_path)
+    run = _fake_run(tmp_path / "elsewhere")
+    assert inference.resolve_model_path(None, runs_dir="elsewhere").resolve() == (
+        run / "model.keras"
+    )
+    monkeypatch.setenv("MNIST_CNN_RUNS", "elsewhere")
+    assert TrainConfig().out_dir == "elsewhere"
+    assert cli.train_config_from_args(cli.build_parser().parse_args(["train"])).out_dir == (
+        "elsewhere"
+    )
+    assert inference.resolve_model_path(None).resolve() == run / "model.keras"
+    assert report.resolve_run_dir(None).resolve() == run
+    monkeypatch.delenv("MNIST_CNN_RUNS")
+    with pytest.raises(Exception, match="no run given and no runs/latest"):
+        report.resolve_run_dir(None)
+
+
+def test_evaluate_finds_latest_in_runs_dir(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    run = _fake_run(tmp_path / "elsewhere")
+    # The dummy model file is found (and then refused as not a Keras file).
+    assert cli.main(["evaluate", "--runs-dir", "elsewhere"]) == 2
+    assert f"{run.name}/model.keras is not a Keras model file" in capsys.readouterr().err

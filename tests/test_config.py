@@ -70,8 +70,11 @@ def test_every_field_is_a_flag_with_its_default_and_help():
     for field in dataclasses.fields(TrainConfig):
         action = by_dest[field.name]
         assert action.help and action.help.startswith(field.metadata["help"]), field.name
-        assert action.default == field.default
-    assert by_dest["out_dir"].option_strings == ["--out"]
+        default = field.default
+        if default is dataclasses.MISSING:
+            default = field.default_factory()
+        assert action.default == default
+    assert by_dest["out_dir"].option_strings == ["--runs-dir", "--out"]
     assert "--real-inputs" in by_dest["real_inputs"].option_strings
 
 

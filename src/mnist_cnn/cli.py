@@ -74,7 +74,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
 
-    result = evaluate(args.model_or_run, data_dir=args.data_dir, limit=args.limit, out=args.out)
+    result = evaluate(
+        args.model_or_run,
+        data_dir=args.data_dir,
+        limit=args.limit,
+        out=args.out,
+        runs_dir=args.runs_dir,
+    )
     if args.json:
         print(json.dumps(result))
         return 0
@@ -109,6 +115,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         handwriting=args.handwriting,
         data_dir=args.data_dir,
         reevaluate=args.evaluate,
+        runs_dir=args.runs_dir,
     )
     print(f"wrote {path}")
     return 0
@@ -155,11 +162,15 @@ def add_config_arguments(
     hints = typing.get_type_hints(config_class)
     for field in dataclasses.fields(config_class):
         meta = field.metadata
-        flag = meta.get("flag", "--" + field.name.replace("_", "-"))
-        kwargs: dict = {"dest": field.name, "default": field.default, "help": meta.get("help")}
+        flags = meta.get("flag", "--" + field.name.replace("_", "-"))
+        flags = (flags,) if isinstance(flags, str) else tuple(flags)
+        default = field.default
+        if default is dataclasses.MISSING:
+            default = field.default_factory()
+        kwargs: dict = {"dest": field.name, "default": default, "help": meta.get("help")}
         kind = hints[field.name]
         if kind is bool:
-            parser.add_argument(flag, action=_BooleanGiven, **kwargs)
+            parser.add_argument(*flags, action=_BooleanGiven, **kwargs)
             continue
         # int | None, str | None: the flag takes the non-None type.
         args_of = [a for a in typing.get_args(kind) if a is not type(None)]
@@ -173,9 +184,9 @@ def add_config_arguments(
             kwargs["choices"] = tuple(choices)
         if "metavar" in meta:
             kwargs["metavar"] = meta["metavar"]
-        if field.default is not None and kwargs["help"] is not None:
+        if default is not None and kwargs["help"] is not None:
             kwargs["help"] += " (default: %(default)s)"
-        parser.add_argument(flag, action=_StoreGiven, **kwargs)
+        parser.add_argument(*flags, action=_StoreGiven, **kwargs)
 
 
 def train_config_from_args(args: argparse.Namespace):
@@ -273,7 +284,7 @@ def expand_inputs(patterns: Sequence[str]) -> tuple[list[Path], list[str]]:
     return unique, problems
 
 
-def _open_inputs(inputs: list[str]):
+def _open_inputs(inputs: list[str], runs_dir: str | None = None):
     """``[MODEL_OR_RUN] IMAGE...``: the predictor, the image files, and the arguments
     that matched no file (each already reported on stderr).
 
@@ -287,13 +298,13 @@ def _open_inputs(inputs: list[str]):
         if not problems:
             print("error: no images given", file=sys.stderr)
         return None, paths, problems
-    return _load_predictor(model_or_run), paths, problems
+    return _load_predictor(model_or_run, runs_dir), paths, problems
 
 
-def _load_predictor(model_or_run: str | None):
+def _load_predictor(model_or_run: str | None, runs_dir: str | None = None):
     from .inference import Predictor
 
-    predictor = Predictor.load(model_or_run)
+    predictor = Predictor.load(model_or_run, runs_dir=runs_dir)
     print(f"model: {predictor.path}", file=sys.stderr)
     return predictor
 
@@ -301,7 +312,7 @@ def _load_predictor(model_or_run: str | None):
 def cmd_predict(args: argparse.Namespace) -> int:
     from . import preprocess
 
-    predictor, paths, problems = _open_inputs(args.inputs)
+    predictor, paths, problems = _open_inputs(args.inputs, args.runs_dir)
     if predictor is None:
         return EXIT_ERROR
 
@@ -363,7 +374,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_read(args: argparse.Namespace) -> int:
     from . import reading
 
-    predictor, paths, problems = _open_inputs(args.inputs)
+    predictor, paths, problems = _open_inputs(args.inputs, args.runs_dir)
     if predictor is None:
         return EXIT_ERROR
     verify = None
@@ -452,6 +463,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         format=args.format,
         parity_images=0 if args.no_check else args.check_images,
         data_dir=args.data_dir,
+        runs_dir=args.runs_dir,
     )
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -483,6 +495,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         min_confidence=args.min_confidence,
         cache_dir=args.cache_dir,
         workers=args.workers,
+        runs_dir=args.runs_dir,
     )
     return run(config)
 
@@ -508,6 +521,17 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_runs_dir(p: argparse.ArgumentParser) -> None:
+    """``--runs-dir``, for the verbs that find a run by default (``RUNS_DIR/latest``)."""
+    p.add_argument(
+        "--runs-dir",
+        default=None,
+        metavar="DIR",
+        help="folder of runs, for the default RUNS_DIR/latest "
+        "(default: $MNIST_CNN_RUNS, else runs)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mnist-cnn", description="Handwritten digit recognition with a Keras CNN."
@@ -524,6 +548,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="only the first N test images")
     p.add_argument("--out", default=None, help="where to write evaluation.json")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_runs_dir(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
@@ -534,7 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
         "matrix, the worst mistakes, calibration. The numbers come from evaluation.json "
         "(evaluated first when the run has none).",
     )
-    p.add_argument("run", nargs="?", default=None, metavar="RUN", help="default: runs/latest")
+    p.add_argument("run", nargs="?", default=None, metavar="RUN", help="default: RUNS_DIR/latest")
     p.add_argument("--out", default=None, help="HTML file to write (default: RUN/report.html)")
     p.add_argument(
         "--handwriting",
@@ -545,6 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--evaluate", action="store_true", help="evaluate again first")
     p.add_argument("--data-dir", default=None, help="folder with the four MNIST IDX files")
+    _add_runs_dir(p)
     p.set_defaults(func=cmd_report)
 
     # cv takes every train flag (the same TrainConfig); --validation-split is
@@ -589,7 +615,8 @@ def build_parser() -> argparse.ArgumentParser:
             name,
             help=helptext,
             description=helptext + ". Without MODEL_OR_RUN, "
-            "uses runs/latest, else the packaged default model ('default').",
+            "uses RUNS_DIR/latest (see --runs-dir), else the packaged default model "
+            "('default').",
         )
         p.add_argument(
             "inputs",
@@ -621,6 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
                 help="split and merge digits by the classifier and geometry alone, "
                 "without the packaged segment verifier",
             )
+        _add_runs_dir(p)
         p.set_defaults(func=func)
 
     p = sub.add_parser("samples", help="draw the 3x3 grid of MNIST samples")
@@ -650,6 +678,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-check", action="store_true", help="skip the comparison with Keras")
     p.add_argument("--data-dir", default=None, help="folder with the four MNIST IDX files")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_runs_dir(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
@@ -683,6 +712,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="server processes (preprocessing holds the GIL: one process uses one core)",
     )
+    _add_runs_dir(p)
     p.set_defaults(func=cmd_serve, needs_keras=False)
 
     p = sub.add_parser("env", help="versions and CPU facts, for bug reports")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .runs import default_runs_dir
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 SCHEDULES = ("constant", "cosine")
@@ -33,7 +34,8 @@ class TrainConfig:
     :func:`mnist_cnn.cli.add_config_arguments` from the field's name, type,
     default and ``metadata``: ``help``; optionally ``choices`` (a tuple, or
     ``"models"`` for the model registry), ``metavar`` and ``flag`` (the option
-    name when it is not the field's name, e.g. ``--out`` for ``out_dir``). A new
+    names when they are not the field's name: ``--runs-dir``/``--out`` for
+    ``out_dir``). A new
     option is one field here.
 
     Attributes:
@@ -61,7 +63,8 @@ class TrainConfig:
         test_limit: Evaluate on only the first N test images.
         data_dir: Folder with the four MNIST IDX files; ``None`` searches the
             usual places (see :func:`mnist_cnn.datasets.load_mnist`).
-        out_dir: Parent folder of run directories.
+        out_dir: Parent folder of run directories: ``$MNIST_CNN_RUNS`` if set
+            when the config is made, else ``runs``.
         steps_per_execution: Training steps run per call into the backend's
             compiled function (Keras ``compile(steps_per_execution=...)``).
             The same steps, batches and updates, with less Python overhead
@@ -114,8 +117,12 @@ class TrainConfig:
         default=None, metadata={"help": "folder with the four MNIST IDX files", "metavar": "DIR"}
     )
     out_dir: str = field(
-        default="runs",
-        metadata={"help": "parent folder of run directories", "flag": "--out", "metavar": "DIR"},
+        default_factory=default_runs_dir,
+        metadata={
+            "help": "parent folder of run directories ($MNIST_CNN_RUNS, else runs)",
+            "flag": ("--runs-dir", "--out"),
+            "metavar": "DIR",
+        },
     )
     steps_per_execution: int = field(
         default=0,

@@ -91,6 +91,7 @@ def evaluate(
     limit: int | None = None,
     out: str | os.PathLike[str] | None = None,
     top_k: int = TOP_LOSSES,
+    runs_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Evaluate a model on the MNIST test set and write ``evaluation.json``.
 
@@ -103,6 +104,7 @@ def evaluate(
             directory when the model belongs to a run; for a bare model file,
             nothing is written unless ``out`` is given.
         top_k: Misclassified images kept for the report's gallery.
+        runs_dir: Where to find ``latest`` when ``model_or_run`` is ``None``.
 
     Returns:
         The fields of :func:`summarize`, plus ``model`` (the ``.keras``
@@ -112,7 +114,7 @@ def evaluate(
     """
     from . import datasets, inference
 
-    path = inference.resolve_model_path(model_or_run)
+    path = inference.resolve_model_path(model_or_run, runs_dir=runs_dir)
     predictor = inference.Predictor(inference.load_model(path), path)
     _, (x_test, y_test) = datasets.load_mnist(data_dir)
     if limit:

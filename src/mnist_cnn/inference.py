@@ -4,7 +4,8 @@
 ``model.predict`` builds a dataset pipeline per call (about 60 ms for one
 image under TensorFlow), while a compiled direct call takes about a
 millisecond. Model resolution order for commands without an explicit model:
-``runs/latest``, then the model packaged with mnist-cnn.
+``runs/latest`` (or ``$MNIST_CNN_RUNS/latest``, or a ``runs_dir`` argument),
+then the model packaged with mnist-cnn.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ DEFAULT_MODEL_NAME = "default"
 def resolve_model_path(
     model_or_run: str | os.PathLike[str] | None = None,
     *,
-    runs_dir: str | os.PathLike[str] = "runs",
+    runs_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Find the ``.keras`` file to use.
 
@@ -33,7 +34,8 @@ def resolve_model_path(
         model_or_run: A ``.keras`` file, a run directory, ``"default"`` for the
             packaged model, or ``None``: ``runs_dir/latest`` if there is one,
             else the packaged model.
-        runs_dir: Where ``mnist-cnn train`` wrote its runs.
+        runs_dir: Where ``mnist-cnn train`` wrote its runs; ``None`` means
+            ``$MNIST_CNN_RUNS``, else ``runs`` (:func:`mnist_cnn.runs.default_runs_dir`).
 
     Raises:
         ModelError: nothing usable was found; the message says what to do.
@@ -47,6 +49,7 @@ def resolve_model_path(
         )
     if model_or_run is not None:
         return runs.model_file(model_or_run)
+    runs_dir = runs.default_runs_dir() if runs_dir is None else runs_dir
     latest = runs.resolve_latest(runs_dir)
     if latest is not None:
         return latest / runs.MODEL_FILE

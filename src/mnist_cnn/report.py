@@ -100,13 +100,18 @@ def read_json(path: Path) -> Any:
         raise ModelError(f"cannot read {path}: {exc}; re-create it or delete it") from None
 
 
-def resolve_run_dir(run: str | os.PathLike[str] | None, runs_dir: str = "runs") -> Path:
-    """The run directory named by ``run``, or ``runs/latest`` when ``None``.
+def resolve_run_dir(
+    run: str | os.PathLike[str] | None, runs_dir: str | os.PathLike[str] | None = None
+) -> Path:
+    """The run directory named by ``run``, or ``runs_dir/latest`` when ``None``.
+
+    ``runs_dir`` defaults to ``$MNIST_CNN_RUNS``, else ``runs``.
 
     Raises:
         ModelError: there is no such run directory.
     """
     if run is None:
+        runs_dir = runs.default_runs_dir() if runs_dir is None else runs_dir
         latest = runs.resolve_latest(runs_dir)
         if latest is None:
             raise ModelError(
@@ -292,6 +297,7 @@ def write_report(
     data_dir: str | os.PathLike[str] | None = None,
     reevaluate: bool = False,
     title: str | None = None,
+    runs_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write a run's ``report.html`` (or a cross-validation run's page).
 
@@ -311,6 +317,8 @@ def write_report(
         data_dir: MNIST folder, for evaluating and for the gallery images.
         reevaluate: Evaluate again even if ``evaluation.json`` is complete.
         title: The page's heading; default: the run directory's name.
+        runs_dir: Where to find ``latest`` when ``run`` is ``None``
+            (default ``$MNIST_CNN_RUNS``, else ``runs``).
 
     Returns:
         The path of the written page.
@@ -319,7 +327,7 @@ def write_report(
         ModelError: the run directory or one of its files is missing or damaged.
         MnistCnnError: ``handwriting`` names no file.
     """
-    run_dir = resolve_run_dir(run)
+    run_dir = resolve_run_dir(run, runs_dir)
     if (run_dir / "cv.json").is_file():
         from .crossval import write_cv_report
 
