@@ -354,3 +354,63 @@ def test_evaluate_finds_latest_in_runs_dir(tmp_path, monkeypatch, capsys):
     # The dummy model file is found (and then refused as not a Keras file).
     assert cli.main(["evaluate", "--runs-dir", "elsewhere"]) == 2
     assert f"{run.name}/model.keras is not a Keras model file" in capsys.readouterr().err
+
+
+def _write_idx_folder(folder: Path, n_train: int, n_test: int, seed: int = 0) -> None:
+    """The four MNIST-layout files of random 28x28 images and labels 0-9, gzip-compressed."""
+    import gzip
+    import struct
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    for split, count in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (count, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, count, dtype=np.uint8)
+        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
+            header = struct.pack(">BBBB", 0, 0, 8, array.ndim)
+            header += struct.pack(f">{array.ndim}I", *array.shape)
+            data = gzip.compress(header + array.tobytes(), mtime=0)
+            (folder / f"{split}-{kind}-ubyte.gz").write_bytes(data)
+
+
+@pytest.mark.slow
+def test_train_on_fashion_mnist_records_it_and_names_the_classes(in_tmp, monkeypatch, capsys):
+    import hashlib
+
+    from mnist_cnn import datasets
+
+    folder = in_tmp / "fashion"
+    _write_idx_folder(folder, 96, 16)
+    published = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    monkeypatch.setattr(datasets, "FASHION_MNIST_FILES", published)
+    flags = ["--epochs", "1", "--verbose", "0", "--no-report", "--data-dir", str(folder)]
+    # MNIST's checksums do not apply: without --dataset, the message says which flag to add.
+    assert cli.main(["train", *flags]) == 2
+    err = capsys.readouterr().err
+    assert "--dataset fashion-mnist" in err and "delete" not in err.lower()
+
+    assert cli.main(["train", "--dataset", "fashion-mnist", *flags]) == 0
+    run = (in_tmp / "runs" / "latest").resolve()
+    config = json.loads((run / "config.json").read_text())
+    assert (config["dataset"], config["data_dir"]) == ("fashion-mnist", str(folder))
+    assert json.loads((run / "evaluation.json").read_text())["data"]["dataset"] == "fashion-mnist"
+
+    from PIL import Image
+
+    image = in_tmp / "item.png"
+    Image.new("L", (28, 28), 0).save(image)
+    capsys.readouterr()
+    assert cli.main(["predict", str(run), "--raw", "--json", str(image)]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["label"] == datasets.DATASETS["fashion-mnist"][answer["digit"]]
+    # evaluate takes the run's dataset and folder from its config.json.
+    assert cli.main(["evaluate", str(run), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_test"] == 16
+
+    # Any IDX folder, structural checks only.
+    assert cli.main(["train", "--dataset", "idx", *flags]) == 0
+    assert json.loads(((in_tmp / "runs" / "latest") / "config.json").read_text())["dataset"] == (
+        "idx"
+    )

@@ -39,6 +39,8 @@ def test_is_frozen():
         ("model", "vgg", "unknown model 'vgg'"),
         ("learning_rate", -1.0, "learning_rate must be > 0"),
         ("train_limit", 0, "train_limit must be an integer >= 1"),
+        ("dataset", "emnist", "dataset must be one of mnist, fashion-mnist, idx"),
+        ("dataset", "idx", "dataset idx needs its folder: add --data-dir FOLDER"),
     ],
 )
 def test_bad_values_are_named(field, value, message):

@@ -80,6 +80,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         limit=args.limit,
         out=args.out,
         runs_dir=args.runs_dir,
+        dataset=args.dataset,
     )
     if args.json:
         print(json.dumps(result))
@@ -176,10 +177,8 @@ def add_config_arguments(
         args_of = [a for a in typing.get_args(kind) if a is not type(None)]
         kwargs["type"] = args_of[0] if args_of else kind
         choices = meta.get("choices")
-        if choices == "models":
-            from .models import available_models
-
-            choices = available_models()
+        if callable(choices):
+            choices = choices()
         if choices is not None:
             kwargs["choices"] = tuple(choices)
         if "metavar" in meta:
@@ -351,7 +350,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
             pred = Prediction.from_probabilities(p)
             uncertain = pred.probability < args.min_confidence or path in several
             if args.json:
-                answer = {"file": str(path), **pred.to_dict(args.min_confidence)}
+                answer = {
+                    "file": str(path),
+                    **pred.to_dict(args.min_confidence, predictor.class_names),
+                }
                 if path in several:
                     answer.update(uncertain=True, digits_side_by_side=several[path])
                 print(json.dumps(answer))
@@ -360,7 +362,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 flag = "  (uncertain)" if uncertain else ""
                 if path in several:
                     flag = f"  (uncertain: {several[path]} digits, use read)"
-                print(f"{path}: {pred.digit}  p={pred.probability:.3f}  top3 {top3}{flag}")
+                name = f" ({predictor.class_names[pred.digit]})" if predictor.class_names else ""
+                print(f"{path}: {pred.digit}{name}  p={pred.probability:.3f}  top3 {top3}{flag}")
         if args.preview:
             pairs = [
                 (f"{path.name}: {int(p.argmax())}", original, image28)
@@ -423,12 +426,17 @@ def _split_model_and_images(inputs: list[str]) -> tuple[str | None, list[str]]:
 def cmd_samples(args: argparse.Namespace) -> int:
     from . import datasets, plots
 
-    (x_train, y_train), (x_test, y_test) = datasets.load_mnist(args.data_dir)
+    (x_train, y_train), (x_test, y_test) = datasets.load_dataset(args.dataset, args.data_dir)
     x, y = (x_train, y_train) if args.split == "train" else (x_test, y_test)
     start = args.start
     if not 0 <= start <= len(x) - 9:
         raise MnistCnnError(f"--start must be between 0 and {len(x) - 9}, got {start}")
-    plots.save_samples(x[start : start + 9], y[start : start + 9], args.out)
+    plots.save_samples(
+        x[start : start + 9],
+        y[start : start + 9],
+        args.out,
+        class_names=datasets.class_names(args.dataset),
+    )
     print(f"labels: {' '.join(str(int(v)) for v in y[start : start + 9])}")
     print(f"wrote {args.out}")
     return 0
@@ -521,6 +529,17 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_dataset(p: argparse.ArgumentParser, default_text: str, default=None) -> None:
+    from .datasets import DATASETS
+
+    p.add_argument(
+        "--dataset",
+        choices=tuple(DATASETS),
+        default=default,
+        help=f"the dataset of --data-dir (default: {default_text})",
+    )
+
+
 def _add_runs_dir(p: argparse.ArgumentParser) -> None:
     """``--runs-dir``, for the verbs that find a run by default (``RUNS_DIR/latest``)."""
     p.add_argument(
@@ -548,6 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="only the first N test images")
     p.add_argument("--out", default=None, help="where to write evaluation.json")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_dataset(p, "the run's own (its config.json), else mnist")
     _add_runs_dir(p)
     p.set_defaults(func=cmd_evaluate)
 
@@ -656,6 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=("train", "test"), default="train")
     p.add_argument("--start", type=int, default=0, help="index of the first image")
     p.add_argument("--data-dir", default=None)
+    _add_dataset(p, "mnist", default="mnist")
     p.set_defaults(func=cmd_samples)
 
     p = sub.add_parser(

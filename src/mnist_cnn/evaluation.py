@@ -11,6 +11,7 @@ view of that file and computes nothing itself.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -92,6 +93,7 @@ def evaluate(
     out: str | os.PathLike[str] | None = None,
     top_k: int = TOP_LOSSES,
     runs_dir: str | os.PathLike[str] | None = None,
+    dataset: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate a model on the MNIST test set and write ``evaluation.json``.
 
@@ -105,6 +107,9 @@ def evaluate(
             nothing is written unless ``out`` is given.
         top_k: Misclassified images kept for the report's gallery.
         runs_dir: Where to find ``latest`` when ``model_or_run`` is ``None``.
+        dataset: ``"mnist"``, ``"fashion-mnist"`` or ``"idx"``; ``None`` means
+            the run's own (its ``config.json``, whose ``data_dir`` is then also
+            the default for the other two), else ``"mnist"``.
 
     Returns:
         The fields of :func:`summarize`, plus ``model`` (the ``.keras``
@@ -116,7 +121,12 @@ def evaluate(
 
     path = inference.resolve_model_path(model_or_run, runs_dir=runs_dir)
     predictor = inference.Predictor(inference.load_model(path), path)
-    _, (x_test, y_test) = datasets.load_mnist(data_dir)
+    if dataset is None:
+        run_config = _run_config(path)
+        dataset = run_config.get("dataset", "mnist")
+        if dataset != "mnist" and data_dir is None:
+            data_dir = run_config.get("data_dir")
+    _, (x_test, y_test) = datasets.load_dataset(dataset, data_dir)
     if limit:
         x_test, y_test = x_test[:limit], y_test[:limit]
     probabilities = predictor.predict_proba(datasets.prepare_images(x_test))
@@ -126,6 +136,7 @@ def evaluate(
         "data": {
             "split": "test",
             "limit": limit or None,
+            "dataset": dataset,
             "data_dir": None if data_dir is None else str(data_dir),
         },
     }
@@ -135,3 +146,14 @@ def evaluate(
         write_json(out, result)
     result["written_to"] = None if out is None else str(out)
     return result
+
+
+def _run_config(model_path: Path) -> dict[str, Any]:
+    """The ``config.json`` of the run holding ``model_path`` (``{}`` outside a run)."""
+    import json
+
+    try:
+        config = json.loads((model_path.parent / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,19 +106,26 @@ class Prediction:
             top3=[(int(i), float(probs[i])) for i in order],
         )
 
-    def to_dict(self, min_confidence: float = 0.6) -> dict:
+    def to_dict(
+        self, min_confidence: float = 0.6, class_names: Sequence[str] | None = None
+    ) -> dict:
         """The answer as JSON-ready values: the shape ``predict --json`` prints and the
         service returns.
 
         Args:
             min_confidence: Answers below this probability are marked ``uncertain``.
+            class_names: Names by label (a model trained on Fashion-MNIST); adds
+                ``label``, the name of ``digit`` (which stays the class number).
         """
-        return {
+        answer = {
             "digit": self.digit,
             "probability": round(self.probability, 6),
             "top3": [{"digit": d, "probability": round(q, 6)} for d, q in self.top3],
             "uncertain": self.probability < min_confidence,
         }
+        if class_names:
+            answer["label"] = class_names[self.digit]
+        return answer
 
 
 class Predictor:
@@ -128,15 +136,20 @@ class Predictor:
         >>> probs = predictor.predict_proba(images)  # (N, 28, 28) floats in [0, 1]
     """
 
-    def __init__(self, model, path: Path | None = None) -> None:
+    def __init__(
+        self, model, path: Path | None = None, class_names: Sequence[str] | None = None
+    ) -> None:
         self.model = model
         self.path = path
+        #: Names by label when the model was trained on a dataset with named
+        #: classes (Fashion-MNIST), else ``None`` (the digits are the names).
+        self.class_names = tuple(class_names) if class_names else None
         self._forward = _compile_forward(model)
 
     @classmethod
     def load(cls, model_or_run: str | os.PathLike[str] | None = None, **kwargs) -> Predictor:
         path = resolve_model_path(model_or_run, **kwargs)
-        return cls(load_model(path), path)
+        return cls(load_model(path), path, run_class_names(path))
 
     def predict_proba(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities for float32 images in [0, 1].
@@ -163,6 +176,23 @@ class Predictor:
         return [Prediction.from_probabilities(p) for p in self.predict_proba(images)]
 
     __call__ = predict_proba
+
+
+def run_class_names(model_path: Path) -> tuple[str, ...] | None:
+    """The class names of the dataset the run holding ``model_path`` was trained on.
+
+    ``None`` for digits (MNIST, or a model outside a run) and unnamed classes.
+    """
+    import json
+
+    from .datasets import DATASETS
+
+    try:
+        config = json.loads((Path(model_path).parent / "config.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    dataset = config.get("dataset") if isinstance(config, dict) else None
+    return DATASETS.get(dataset) if isinstance(dataset, str) else None
 
 
 def _compile_forward(model, input_shape: tuple[int, ...] = (28, 28, 1)):

@@ -177,7 +177,7 @@ def _gallery(
 def _gallery_images(
     evaluation: Mapping[str, Any], data_dir: str | os.PathLike[str] | None
 ) -> np.ndarray | None:
-    """The ``top_losses`` test images, loaded from MNIST as the evaluation did.
+    """The ``top_losses`` test images, loaded from its dataset as the evaluation did.
 
     ``None`` when the evaluation was not of the MNIST test set (arrays passed
     to :func:`mnist_cnn.training.train`) or kept no images.
@@ -188,7 +188,8 @@ def _gallery_images(
         return None
     from . import datasets
 
-    _, (x_test, _) = datasets.load_mnist(data_dir or data.get("data_dir"))
+    dataset = data.get("dataset", "mnist")
+    _, (x_test, _) = datasets.load_dataset(dataset, data_dir or data.get("data_dir"))
     return x_test[[item["index"] for item in losses]]
 
 

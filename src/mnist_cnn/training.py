@@ -34,6 +34,7 @@ import numpy as np
 
 from . import datasets, envinfo, models, plots, runs
 from .config import TrainConfig
+from .errors import DataError
 from .fileio import atomic_path, atomic_write_text, write_json
 
 ArrayPair = tuple[np.ndarray, np.ndarray]
@@ -124,13 +125,24 @@ def resolve_config(config: TrainConfig, *, find_data: bool = True) -> TrainConfi
         "steps_per_execution": resolve_steps_per_execution(config.steps_per_execution),
     }
     if find_data:
-        changes["data_dir"] = str(datasets.resolve_mnist_dir(config.data_dir))
+        changes["data_dir"] = str(datasets.resolve_dataset_dir(config.dataset, config.data_dir))
     return config.replace(**changes)
 
 
 def load_data(config: TrainConfig) -> tuple[ArrayPair, ArrayPair]:
-    """MNIST as uint8 arrays, cut to ``train_limit``/``test_limit``."""
-    (x_train, y_train), (x_test, y_test) = datasets.load_mnist(config.data_dir)
+    """The config's dataset as uint8 arrays, cut to ``train_limit``/``test_limit``.
+
+    Raises:
+        DataError: The data cannot be loaded, or (``idx``) is not 28x28 images
+            with labels 0-9, which the models need.
+    """
+    (x_train, y_train), (x_test, y_test) = datasets.load_dataset(config.dataset, config.data_dir)
+    for x, y in ((x_train, y_train), (x_test, y_test)):
+        if x.shape[1:] != (28, 28) or (y.size and (y.min() < 0 or y.max() > 9)):
+            raise DataError(
+                f"{config.data_dir}: the models need 28x28 images with labels 0-9; this "
+                f"dataset has {x.shape[1]}x{x.shape[2]} images, labels {y.min()}-{y.max()}"
+            )
     if config.train_limit:
         x_train, y_train = x_train[: config.train_limit], y_train[: config.train_limit]
     if config.test_limit:
@@ -229,7 +241,12 @@ def train(
     precision = config.precision
 
     data_source = (
-        {"split": "test", "limit": config.test_limit, "data_dir": config.data_dir}
+        {
+            "split": "test",
+            "limit": config.test_limit,
+            "dataset": config.dataset,
+            "data_dir": config.data_dir,
+        }
         if data is None
         else {"split": "test", "source": "arrays"}
     )
@@ -392,7 +409,12 @@ def save_run(result: TrainResult, x_train: np.ndarray, y_train: np.ndarray) -> P
         write_json(staging / "metrics.json", result.metrics)
         if result.history.get("loss"):
             plots.save_learning_curves(result.history, staging / "learning_curves.png")
-        plots.save_samples(x_train[:9], y_train[:9], staging / "samples.png")
+        plots.save_samples(
+            x_train[:9],
+            y_train[:9],
+            staging / "samples.png",
+            class_names=datasets.class_names(config.dataset),
+        )
         if result.evaluation is not None:
             write_json(staging / "evaluation.json", result.evaluation)
         return runs.publish(staging, name)
