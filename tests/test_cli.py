@@ -22,6 +22,7 @@ def no_packaged_model(tmp_path, monkeypatch):
     monkeypatch.setattr(models, "default_model_path", lambda: tmp_path / "absent.keras")
 
 
+@pytest.mark.slow
 def test_train_writes_a_run(in_tmp, capsys):
     code = cli.main(
         [
@@ -48,6 +49,7 @@ def test_train_writes_a_run(in_tmp, capsys):
     assert json.loads((latest / "config.json").read_text())["seed"] == 5
 
 
+@pytest.mark.slow
 def test_evaluate_prints_a_table_and_writes_json(trained_run, in_tmp, capsys):
     code = cli.main(["evaluate", str(trained_run.run_dir), "--limit", "500"])
     out = capsys.readouterr().out
@@ -59,6 +61,7 @@ def test_evaluate_prints_a_table_and_writes_json(trained_run, in_tmp, capsys):
     assert sum(map(sum, result["confusion_matrix"])) == 500
 
 
+@pytest.mark.slow
 def test_predict_json_lines(trained_run, digit_pngs, capsys):
     paths, labels = digit_pngs
     code = cli.main(["predict", str(trained_run.run_dir), "--raw", "--json", *map(str, paths)])
@@ -72,6 +75,7 @@ def test_predict_json_lines(trained_run, digit_pngs, capsys):
     assert sum(r["digit"] == label for r, label in zip(records, labels, strict=True)) >= 4
 
 
+@pytest.mark.slow
 def test_predict_uses_runs_latest(trained_run, digit_pngs, monkeypatch, capsys):
     monkeypatch.chdir(trained_run.run_dir.parent.parent)
     runs_name = trained_run.run_dir.parent.name
@@ -92,6 +96,7 @@ def test_predict_without_any_model_says_what_to_do(in_tmp, digit_pngs, no_packag
     assert "error: no model given" in err and "mnist-cnn train" in err
 
 
+@pytest.mark.slow
 def test_predict_bad_file_does_not_stop_the_others(trained_run, digit_pngs, tmp_path, capsys):
     paths, _ = digit_pngs
     bad = tmp_path / "notes.png"
@@ -106,6 +111,7 @@ def test_predict_bad_file_does_not_stop_the_others(trained_run, digit_pngs, tmp_
     assert "Traceback" not in captured.err
 
 
+@pytest.mark.slow
 def test_predict_accepts_folders_and_globs(trained_run, digit_pngs, capsys):
     paths, _ = digit_pngs
     folder = paths[0].parent
@@ -137,6 +143,7 @@ def test_bad_data_dir_is_one_line(in_tmp, capsys):
     assert err.startswith("error: ") and str(in_tmp) in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_console_script_is_installed():
     exe = Path(sys.executable).with_name("mnist-cnn")
     proc = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True)
@@ -185,6 +192,7 @@ def photo_and_bad_files(tmp_path, mnist_test):
     return photo, int(y[0]), [tmp_path / n for n in names]
 
 
+@pytest.mark.slow
 def test_predict_photo_with_every_kind_of_bad_input(
     trained_run, photo_and_bad_files, tmp_path, capsys
 ):
@@ -207,12 +215,14 @@ def test_predict_photo_with_every_kind_of_bad_input(
     assert preview.exists()
 
 
+@pytest.mark.slow
 def test_predict_flags_low_confidence(trained_run, photo_and_bad_files, capsys):
     photo, _, _ = photo_and_bad_files
     cli.main(["predict", str(trained_run.run_dir), "--min-confidence", "1.01", str(photo)])
     assert "(uncertain)" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_read_a_number(trained_run, mnist_test, tmp_path, capsys):
     import numpy as np
     from PIL import Image
@@ -241,6 +251,7 @@ def test_read_a_number(trained_run, mnist_test, tmp_path, capsys):
     assert capsys.readouterr().out.split(": ")[1].split()[0] == result["text"]
 
 
+@pytest.mark.slow
 def test_packaged_model_works_without_training(tmp_path, mnist_test):
     """Right after install, with no runs/ anywhere, predict uses the shipped model."""
     from PIL import Image
