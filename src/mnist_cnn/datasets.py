@@ -88,7 +88,6 @@ __all__ = [
     "MNIST_FILES",
     "class_names",
     "SUMS_FILE_NAME",
-    "clear_cache",
     "default_cache_dir",
     "download_fashion_mnist",
     "download_mnist",
@@ -534,11 +533,6 @@ def _load_cached(
         arrays[_TEST_IMAGES],
         arrays[_TEST_LABELS],
     )
-
-
-def clear_cache() -> None:
-    """Forget the datasets kept in memory by :func:`load_idx_dataset` and :func:`load_mnist`."""
-    _load_cached.cache_clear()
 
 
 def _load_directory(

@@ -222,10 +222,3 @@ def _compile_forward(model, input_shape: tuple[int, ...] = (28, 28, 1)):
 
         return forward
     return lambda x: keras.ops.convert_to_numpy(model(x, training=False))
-
-
-def predict(
-    images: np.ndarray, model_or_run: str | os.PathLike[str] | None = None
-) -> list[Prediction]:
-    """Predict digits for ``(N, 28, 28)`` float images in [0, 1] (convenience wrapper)."""
-    return Predictor.load(model_or_run).predict(images)
