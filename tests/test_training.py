@@ -159,6 +159,34 @@ def test_failed_save_leaves_no_run_behind(mnist_test, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_history_csv_numbers_epochs_from_one():
-    text = training.history_csv({"loss": [0.5, 0.25], "accuracy": [0.9, 0.95]})
-    assert text.splitlines() == ["epoch,loss,accuracy", "1,0.5,0.9", "2,0.25,0.95"]
+def test_history_csv_numbers_epochs_from_one(tmp_path):
+    path = tmp_path / "history.csv"
+    training.write_history_csv({"loss": [0.5, 0.25], "accuracy": [0.9, 0.95]}, path)
+    rows = list(csv.DictReader(path.read_text().splitlines()))
+    assert [(r["epoch"], r["loss"], r["accuracy"]) for r in rows] == [
+        ("1", "0.5", "0.9"),
+        ("2", "0.25", "0.95"),
+    ]
+
+
+@pytest.mark.slow
+def test_interrupted_training_keeps_its_history_so_far(mnist_test, tmp_path, monkeypatch):
+    """keras.callbacks.CSVLogger writes each epoch as it ends, so a crash keeps them."""
+    x, y = mnist_test
+    data = ((x[:256], y[:256]), (x[256:320], y[256:320]))
+
+    def interrupt_after_the_first_epoch(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(training.EpochTimer, "on_epoch_end", interrupt_after_the_first_epoch)
+    lines = []
+    with pytest.raises(KeyboardInterrupt):
+        training.train(
+            TrainConfig(epochs=3, out_dir=str(tmp_path)), data=data, verbose=0, log=lines.append
+        )
+    (staging,) = tmp_path.glob(".staging-*")
+    rows = list(csv.DictReader((staging / "history.csv").read_text().splitlines()))
+    assert [r["epoch"] for r in rows] == ["1"] and float(rows[0]["loss"]) > 0
+    assert f"its history so far is in {staging / 'history.csv'}" in lines[-1]
+    assert not (tmp_path / "latest").exists()  # No run was published.

@@ -48,6 +48,11 @@ def staging_dir(out_dir: str | os.PathLike[str], name: str) -> Path:
     return staging
 
 
+def staged_name(staging: Path) -> str:
+    """The run name a :func:`staging_dir` folder is assembling."""
+    return staging.name.removeprefix(".staging-").rsplit("-", 1)[0]
+
+
 def publish(staging: Path, name: str) -> Path:
     """Move a complete staging folder to its final name and point ``latest`` at it.
 

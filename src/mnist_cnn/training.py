@@ -20,8 +20,6 @@ exactly the tutorial's layers.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -35,9 +33,10 @@ import numpy as np
 from . import datasets, envinfo, models, plots, runs
 from .config import TrainConfig
 from .errors import DataError
-from .fileio import atomic_path, atomic_write_text, write_json
+from .fileio import atomic_path, write_json
 
 ArrayPair = tuple[np.ndarray, np.ndarray]
+HISTORY_CSV = "history.csv"
 
 
 def resolve_precision(precision: str) -> str:
@@ -74,6 +73,25 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.seconds.append(self.clock() - self._start)
+
+
+class HistoryCSV(keras.callbacks.CSVLogger):
+    """``keras.callbacks.CSVLogger`` with epochs numbered from 1, as Keras's progress
+    bar numbers them: ``epoch`` then one column per metric, a row written (and
+    flushed) as each epoch ends, so a run that crashes keeps its history so far.
+    """
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_end(epoch + 1, logs)
+
+
+def write_history_csv(history: dict[str, list[float]], path: str | Path) -> None:
+    """Write a finished ``history`` as :class:`HistoryCSV` would have during training."""
+    logger = HistoryCSV(str(path))
+    logger.on_train_begin()
+    for epoch in range(len(next(iter(history.values()), []))):
+        logger.on_epoch_end(epoch, {key: values[epoch] for key, values in history.items()})
+    logger.on_train_end()
 
 
 @dataclass
@@ -286,14 +304,29 @@ def train(
     else:
         fit_args = {"x": x_fit, "y": y_fit, "batch_size": config.batch_size, "shuffle": True}
     timer = EpochTimer()
+    callbacks: list[keras.callbacks.Callback] = [timer]
+    staging, history_logger = None, None
+    if save:
+        # The run is assembled here from the start: history.csv grows epoch by
+        # epoch, and stays (in this hidden folder) if training is interrupted.
+        name = runs.new_run_name(config.model)
+        staging = runs.staging_dir(config.out_dir, name)
+        history_logger = HistoryCSV(str(staging / HISTORY_CSV))
+        callbacks.append(history_logger)
     start = time.perf_counter()
-    fit_history = fit_model.fit(
-        **fit_args,
-        epochs=config.epochs,
-        validation_data=(x_val, y_val) if has_val else None,
-        verbose=verbose,
-        callbacks=[timer],
-    )
+    try:
+        fit_history = fit_model.fit(
+            **fit_args,
+            epochs=config.epochs,
+            validation_data=(x_val, y_val) if has_val else None,
+            verbose=verbose,
+            callbacks=callbacks,
+        )
+    except BaseException:
+        if history_logger is not None:
+            history_logger.on_train_end()  # Closes the file; fit did not get to.
+            log(f"Training stopped; its history so far is in {staging / HISTORY_CSV}")
+        raise
     train_seconds = time.perf_counter() - start
     history = {k: [float(v) for v in values] for k, values in fit_history.history.items()}
 
@@ -341,7 +374,7 @@ def train(
         test_probabilities=test_probabilities,
     )
     if save:
-        result.run_dir = save_run(result, first_images, first_labels)
+        result.run_dir = save_run(result, first_images, first_labels, staging=staging)
         log(f"Saved run to {result.run_dir}")
         if report:
             gallery = None
@@ -374,18 +407,13 @@ def write_run_report(
         return None
 
 
-def history_csv(history: dict[str, list[float]]) -> str:
-    """The history as CSV text: an ``epoch`` column (from 1), then one column per metric."""
-    keys = list(history)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["epoch", *keys])
-    for i in range(len(next(iter(history.values()), []))):
-        writer.writerow([i + 1, *(repr(history[k][i]) for k in keys)])
-    return buffer.getvalue()
-
-
-def save_run(result: TrainResult, x_train: np.ndarray, y_train: np.ndarray) -> Path:
+def save_run(
+    result: TrainResult,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    staging: Path | None = None,
+) -> Path:
     """Write a complete run directory and point ``latest`` at it.
 
     Everything is written into a staging folder first, so an interrupted run
@@ -395,17 +423,21 @@ def save_run(result: TrainResult, x_train: np.ndarray, y_train: np.ndarray) -> P
         result: What :func:`train` produced.
         x_train: The first training images, for ``samples.png``.
         y_train: Their labels.
+        staging: The staging folder :func:`train` made (holding ``history.csv``
+            written during training); by default a new one.
     """
     config = result.config
-    name = runs.new_run_name(config.model)
-    staging = runs.staging_dir(config.out_dir, name)
+    if staging is None:
+        staging = runs.staging_dir(config.out_dir, runs.new_run_name(config.model))
+    name = runs.staged_name(staging)
     try:
         with atomic_path(staging / runs.MODEL_FILE) as tmp:
             result.model.save(tmp)
         recorded = {"mnist_cnn_version": envinfo.package_versions()["mnist-cnn"]}
         write_json(staging / "config.json", {**config.to_dict(), **recorded})
         write_json(staging / "history.json", result.history)
-        atomic_write_text(staging / "history.csv", history_csv(result.history))
+        if not (staging / HISTORY_CSV).is_file():
+            write_history_csv(result.history, staging / HISTORY_CSV)
         write_json(staging / "metrics.json", result.metrics)
         if result.history.get("loss"):
             plots.save_learning_curves(result.history, staging / "learning_curves.png")
