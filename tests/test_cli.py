@@ -425,3 +425,21 @@ def test_train_on_fashion_mnist_records_it_and_names_the_classes(in_tmp, monkeyp
     assert json.loads(((in_tmp / "runs" / "latest") / "config.json").read_text())["dataset"] == (
         "idx"
     )
+
+
+def test_a_config_from_another_machine_searches_for_its_data(tmp_path, capsys):
+    from mnist_cnn.config import TrainConfig
+
+    path = tmp_path / "config.json"
+    elsewhere = str(tmp_path / "not-here")
+    path.write_text(json.dumps(TrainConfig(epochs=2, data_dir=elsewhere).to_dict()))
+    parser = cli.build_parser()
+    config = cli.train_config_from_args(parser.parse_args(["train", "--config", str(path)]))
+    assert config == TrainConfig(epochs=2, data_dir=None)
+    assert f"note: {elsewhere} (the config's data_dir) is not here" in capsys.readouterr().err
+    # An idx folder cannot be searched for: the missing folder stays an error later.
+    path.write_text(
+        json.dumps(TrainConfig(dataset="idx", data_dir=elsewhere).to_dict()), encoding="utf-8"
+    )
+    config = cli.train_config_from_args(parser.parse_args(["train", "--config", str(path)]))
+    assert config.data_dir == elsewhere

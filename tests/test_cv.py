@@ -166,7 +166,7 @@ def test_cv_takes_every_train_flag_into_its_config():
     args = parser.parse_args(
         ["cv", "--folds", "4", "--epochs", "2", "--seed", "3", "--out", "elsewhere"]
     )
-    config = cli._train_config_from_args(args)
+    config = cli.train_config_from_args(args)
     assert (config.epochs, config.seed, config.out_dir) == (2, 3, "elsewhere")
     train_args = parser.parse_args(["train"])
     for field in dataclasses.fields(TrainConfig):

@@ -124,8 +124,9 @@ def evaluate(
     if dataset is None:
         run_config = _run_config(path)
         dataset = run_config.get("dataset", "mnist")
-        if dataset != "mnist" and data_dir is None:
-            data_dir = run_config.get("data_dir")
+        recorded = run_config.get("data_dir")
+        if dataset != "mnist" and data_dir is None and recorded and Path(recorded).is_dir():
+            data_dir = recorded
     _, (x_test, y_test) = datasets.load_dataset(dataset, data_dir)
     if limit:
         x_test, y_test = x_test[:limit], y_test[:limit]

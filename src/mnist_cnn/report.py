@@ -189,8 +189,15 @@ def _gallery_images(
     from . import datasets
 
     dataset = data.get("dataset", "mnist")
-    _, (x_test, _) = datasets.load_dataset(dataset, data_dir or data.get("data_dir"))
+    _, (x_test, _) = datasets.load_dataset(
+        dataset, data_dir or _recorded_dir(data.get("data_dir"))
+    )
     return x_test[[item["index"] for item in losses]]
+
+
+def _recorded_dir(path: str | None) -> str | None:
+    """A data folder a run recorded, if it is on this machine (else ``None``: search)."""
+    return path if path and Path(path).is_dir() else None
 
 
 def _environment_rows(metrics: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -346,12 +353,14 @@ def write_report(
 
         evaluation = evaluate(
             run_dir,
-            data_dir=data_dir or config.get("data_dir"),
+            data_dir=data_dir or _recorded_dir(config.get("data_dir")),
             limit=config.get("test_limit"),
         )
         gallery_images = None
     if gallery_images is None:
-        gallery_images = _gallery_images(evaluation, data_dir or config.get("data_dir"))
+        gallery_images = _gallery_images(
+            evaluation, data_dir or _recorded_dir(config.get("data_dir"))
+        )
     context = run_context(
         run_dir,
         evaluation=evaluation,
