@@ -39,7 +39,7 @@ $(VENV)/.installed-test-serve: $(VENV)/.installed-serve
 	$(PIP) install --quiet -e '.[dev,test-serve]'
 	touch $@
 
-.PHONY: install train test lint bench clean serve
+.PHONY: install train test test-fast lint bench clean serve
 install: $(VENV)/.installed
 
 train: $(VENV)/.installed
@@ -47,6 +47,11 @@ train: $(VENV)/.installed
 
 test: $(VENV)/.installed-torch $(VENV)/.installed-browser $(VENV)/.installed-test-serve
 	$(PY) -m pytest $(ARGS)
+
+# The quick tier (under a minute): everything but the tests marked slow
+# (trainings, subprocesses, browsers, large samples). `make test` runs them all.
+test-fast: $(VENV)/.installed-test-serve
+	$(PY) -m pytest -m "not slow" $(ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -26,6 +26,7 @@ print(json.dumps({"acc": result.metrics["test_accuracy"], "diff": diff,
 """
 
 
+@pytest.mark.slow
 @pytest.mark.torch
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
 def test_torch_backend_trains_saves_and_predicts(tmp_path):

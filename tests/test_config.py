@@ -39,6 +39,8 @@ def test_is_frozen():
         ("model", "vgg", "unknown model 'vgg'"),
         ("learning_rate", -1.0, "learning_rate must be > 0"),
         ("train_limit", 0, "train_limit must be an integer >= 1"),
+        ("dataset", "emnist", "dataset must be one of mnist, fashion-mnist, idx"),
+        ("dataset", "idx", "dataset idx needs its folder: add --data-dir FOLDER"),
     ],
 )
 def test_bad_values_are_named(field, value, message):
@@ -49,3 +51,53 @@ def test_bad_values_are_named(field, value, message):
 def test_unknown_keys_are_rejected():
     with pytest.raises(ConfigError, match="unknown config keys: colour"):
         TrainConfig.from_dict({"colour": "red"})
+
+
+def test_old_config_files_with_extra_still_load():
+    """Configs saved before ``extra`` was removed hold ``"extra": {}``."""
+    data = {**TrainConfig(epochs=2).to_dict(), "extra": {}}
+    assert TrainConfig.from_dict(data) == TrainConfig(epochs=2)
+
+
+def test_every_field_is_a_flag_with_its_default_and_help():
+    import dataclasses
+
+    from mnist_cnn import cli
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["train"])
+    assert cli.train_config_from_args(args) == TrainConfig()
+    train = parser._subparsers._group_actions[0].choices["train"]
+    by_dest = {a.dest: a for a in train._actions}
+    for field in dataclasses.fields(TrainConfig):
+        action = by_dest[field.name]
+        assert action.help and action.help.startswith(field.metadata["help"]), field.name
+        default = field.default
+        if default is dataclasses.MISSING:
+            default = field.default_factory()
+        assert action.default == default
+    assert by_dest["out_dir"].option_strings == ["--runs-dir", "--out"]
+    assert "--real-inputs" in by_dest["real_inputs"].option_strings
+
+
+def test_a_new_config_field_is_a_new_flag():
+    """Adding an option is one field: the flag, its type, default and help follow."""
+    import argparse
+    import dataclasses
+
+    from mnist_cnn import cli
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        warmup_epochs: int = dataclasses.field(default=2, metadata={"help": "warm-up"})
+        label_smoothing: float | None = dataclasses.field(default=None, metadata={"help": "s"})
+        mixup: bool = dataclasses.field(default=False, metadata={"help": "mix images"})
+
+    parser = argparse.ArgumentParser()
+    cli.add_config_arguments(parser, Config)
+    args = parser.parse_args(["--warmup-epochs", "5", "--label-smoothing", "0.1", "--mixup"])
+    assert (args.warmup_epochs, args.label_smoothing, args.mixup) == (5, 0.1, True)
+    assert args._given == {"warmup_epochs", "label_smoothing", "mixup"}
+    defaults = parser.parse_args([])
+    assert (defaults.warmup_epochs, defaults.label_smoothing, defaults.mixup) == (2, None, False)
+    assert "(default: 2)" in parser.format_help()

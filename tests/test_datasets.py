@@ -205,7 +205,9 @@ def test_read_idx_reports_each_kind_of_damage_with_file_and_fix(tmp_path, kind):
     assert str(path) in message
     assert expected in message
     if build is not None:
-        assert f"Delete {path} and run again" in message
+        # Says how to fix it, never to delete: the folder may hold someone's other data.
+        assert f"Replace it with a good copy of {path.name}" in message
+        assert "delete" not in message.lower()
 
 
 def test_read_idx_payload_short_message_gives_both_sizes(tmp_path):
@@ -573,3 +575,111 @@ def test_progress_bar_without_content_length_shows_megabytes():
     bar.update(2_500_000)
     bar.close()
     assert "file.gz" in stream.getvalue() and "2.5 MB" in stream.getvalue()
+
+
+# --------------------------------------------------------------------------- #
+# Datasets by name: mnist, fashion-mnist, idx
+# --------------------------------------------------------------------------- #
+
+
+def raw_sums(directory: Path) -> dict[str, str]:
+    """SHA-256 of the files as they are on disk (Fashion-MNIST is known by its .gz files')."""
+    return {name: hashlib.sha256((directory / name).read_bytes()).hexdigest() for name in NAMES}
+
+
+@pytest.fixture()
+def fake_fashion(tmp_path, monkeypatch):
+    """A mirror folder of small valid files that FASHION_MNIST_FILES is patched to accept."""
+    mirror = tmp_path / "fashion-mirror"
+    arrays = make_dataset(mirror, seed=3)
+    monkeypatch.setattr(datasets, "FASHION_MNIST_FILES", raw_sums(mirror))
+    return mirror, arrays
+
+
+def test_mnist_checksums_on_other_data_name_the_dataset_flag_and_never_say_delete(tmp_path):
+    make_dataset(tmp_path / "fashion")
+    with pytest.raises(DataError) as caught:
+        datasets.load_mnist(tmp_path / "fashion", download=False)
+    message = str(caught.value)
+    assert "MNIST_FILES" in message and "--dataset fashion-mnist" in message
+    assert "--dataset idx" in message
+    assert "delete" not in message.lower()
+
+
+def test_a_damaged_file_in_the_own_download_cache_may_be_deleted():
+    cache = datasets.default_cache_dir()
+    cache.mkdir(parents=True)
+    path = cache / TRAIN_LABELS
+    path.write_bytes(gzip.compress(b"\x00\x00")[:-3])
+    with pytest.raises(DataError, match="download cache: delete it and run again"):
+        datasets.read_idx(path)
+
+
+def test_fashion_mnist_loads_when_its_gz_files_match(tmp_path, fake_fashion):
+    mirror, arrays = fake_fashion
+    (x_train, y_train), (x_test, y_test) = datasets.load_dataset("fashion-mnist", mirror)
+    np.testing.assert_array_equal(x_train, arrays[TRAIN_IMAGES])
+    np.testing.assert_array_equal(y_test, arrays[TEST_LABELS])
+    assert datasets.class_names("fashion-mnist")[9] == "Ankle boot"
+    # MNIST's checksums do not apply to it.
+    with pytest.raises(DataError, match="MNIST_FILES"):
+        datasets.load_dataset("mnist", mirror)
+
+
+@pytest.mark.parametrize("form", ["recompressed", "decompressed"])
+def test_fashion_mnist_rejects_files_it_cannot_check_without_saying_delete(
+    tmp_path, fake_fashion, form
+):
+    mirror, arrays = fake_fashion
+    folder = tmp_path / "mine"
+    make_dataset(folder, seed=3)
+    if form == "recompressed":  # The same data, another gzip stream.
+        (folder / TEST_LABELS).write_bytes(gzip.compress(idx_bytes(arrays[TEST_LABELS]), mtime=1))
+        expected = "not the published one"
+    else:
+        (folder / TEST_LABELS).unlink()
+        (folder / TEST_LABELS.removesuffix(".gz")).write_bytes(idx_bytes(arrays[TEST_LABELS]))
+        expected = "decompressed, so it cannot be checked"
+    with pytest.raises(DataError) as caught:
+        datasets.load_dataset("fashion-mnist", folder)
+    message = str(caught.value)
+    assert TEST_LABELS.removesuffix(".gz") in message and expected in message
+    assert "--dataset idx" in message and "delete" not in message.lower()
+    # The same folder loads as idx, with structural checks only.
+    (_, _), (_, y_test) = datasets.load_dataset("idx", folder)
+    np.testing.assert_array_equal(y_test, arrays[TEST_LABELS])
+
+
+def test_fashion_mnist_downloads_into_its_own_cache(tmp_path, fake_fashion, monkeypatch):
+    mirror, arrays = fake_fashion
+    broken = tmp_path / "broken-mirror"
+    make_dataset(broken, seed=4)  # Serves files, but not the published ones.
+    monkeypatch.setattr(datasets, "FASHION_MNIST_MIRRORS", (broken.as_uri(), mirror.as_uri()))
+    (x_train, _), _ = datasets.load_dataset("fashion-mnist", progress=False)
+    np.testing.assert_array_equal(x_train, arrays[TRAIN_IMAGES])
+    cache = datasets.default_cache_dir().parent / "fashion-mnist"
+    assert sorted(os.listdir(cache)) == sorted(NAMES)
+    assert not datasets.default_cache_dir().exists()  # MNIST's cache is left alone.
+    with pytest.raises(DataError, match="Fashion-MNIST not found"):
+        datasets.load_dataset("fashion-mnist", download=False, cache_dir=tmp_path / "empty")
+
+
+def test_fashion_mnist_download_failure_says_how_to_set_it_up(tmp_path, fake_fashion):
+    with pytest.raises(DownloadError) as caught:
+        datasets.download_fashion_mnist(
+            tmp_path / "cache", mirrors=((tmp_path / "absent").as_uri(),), progress=False
+        )
+    message = str(caught.value)
+    assert "Fashion-MNIST" in message and "--data-dir" in message
+    assert not list((tmp_path / "cache").iterdir())
+
+
+def test_idx_needs_a_folder_and_checks_structure_only(tmp_path):
+    with pytest.raises(DataError, match="--dataset idx needs .*--data-dir"):
+        datasets.load_dataset("idx")
+    arrays = make_dataset(tmp_path / "kmnist", seed=5)
+    (x_train, _), _ = datasets.load_dataset("idx", tmp_path / "kmnist")
+    np.testing.assert_array_equal(x_train, arrays[TRAIN_IMAGES])
+    assert datasets.class_names("idx") is None and datasets.class_names("mnist") is None
+    with pytest.raises(DataError, match="unknown dataset 'emnist'"):
+        datasets.load_dataset("emnist", tmp_path / "kmnist")

@@ -5,6 +5,7 @@ from mnist_cnn import inference, models
 from mnist_cnn.errors import ModelError
 
 
+@pytest.mark.slow
 def test_predictor_matches_keras_predict(trained_run, mnist_test):
     x = mnist_test[0][:300].astype(np.float32) / 255.0
     predictor = inference.Predictor(trained_run.model)
@@ -22,6 +23,7 @@ def test_prediction_has_sorted_top3():
     assert [d for d, _ in pred.top3] == [1, 3, 0]
 
 
+@pytest.mark.slow
 def test_resolution_order(trained_run, tmp_path, monkeypatch):
     run = trained_run.run_dir
     runs_dir = run.parent

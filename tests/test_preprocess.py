@@ -59,6 +59,7 @@ def test_an_mnist_digit_comes_back_almost_unchanged(mnist_test):
     assert min(scores) > 0.6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.__name__)
 def test_hard_inputs_come_out_like_the_original(variant, sample, classify):
     x, _ = sample

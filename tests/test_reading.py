@@ -36,6 +36,7 @@ def numbers(mnist_test):
     return cases
 
 
+@pytest.mark.slow
 def test_whole_numbers_are_read(numbers, classify, verify):
     wrong = []
     for image, text in numbers:
@@ -145,6 +146,7 @@ def test_boxes_preview_is_written(numbers, classify, tmp_path):
 AMOUNTS_PER_KIND = 20
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", synthetic.AMOUNT_KINDS)
 def test_amounts_are_read_without_their_marks(kind, mnist_test, classify, verify):
     x, y = mnist_test

@@ -33,6 +33,7 @@ def test_readme_gives_the_two_commands_first():
     assert "make train" in head and "make test" in head
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", sorted({c.split()[1] for c in _commands("make ")}))
 def test_make_targets_exist(target):
     proc = subprocess.run(

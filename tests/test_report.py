@@ -86,7 +86,14 @@ def test_train_writes_evaluation_json_and_report(tiny_run):
     assert losses == sorted(losses, reverse=True)
     assert 0.0 <= result["calibration"]["ece"] <= 1.0
     assert len(result["calibration"]["bins"]) == 15
-    assert result["data"] == {"split": "test", "limit": 500, "data_dir": None}
+    # The data the top_losses indices refer to: the dataset and the folder actually used.
+    assert result["data"] == {
+        "split": "test",
+        "limit": 500,
+        "dataset": "mnist",
+        "data_dir": tiny_run.config.data_dir,
+    }
+    assert Path(result["data"]["data_dir"]).is_dir()
     assert (run / "report.html").is_file()
 
 

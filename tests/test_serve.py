@@ -449,6 +449,7 @@ def api_schema(app):
     return schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["positive", "negative"])
 def test_api_conforms_to_its_schema(api_schema, mode):
     """Generated requests to every operation: all of schemathesis's checks, no 5xx, every

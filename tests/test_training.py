@@ -12,6 +12,7 @@ from mnist_cnn import training
 from mnist_cnn.config import TrainConfig
 
 
+@pytest.mark.slow
 def test_model_learned_on_held_out_data(trained_run):
     # 6,000 training images, 2 epochs, 2,000 held-out test images.
     assert trained_run.metrics["test_accuracy"] > 0.90
@@ -19,6 +20,7 @@ def test_model_learned_on_held_out_data(trained_run):
     assert trained_run.history["loss"][-1] < trained_run.history["loss"][0]
 
 
+@pytest.mark.slow
 def test_run_directory_has_every_artifact(trained_run):
     run = trained_run.run_dir
     expected = {
@@ -62,6 +64,7 @@ def test_run_directory_has_every_artifact(trained_run):
         assert (run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_saved_model_loads_in_plain_keras_and_predicts_the_same(trained_run, tmp_path):
     x = np.random.default_rng(0).random((16, 28, 28, 1), dtype=np.float32)
     np.save(tmp_path / "x.npy", x)
@@ -88,6 +91,7 @@ def test_saved_model_loads_in_plain_keras_and_predicts_the_same(trained_run, tmp
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_saved_model_is_float32_with_the_tutorial_layers(trained_run):
     import keras
 
@@ -106,6 +110,7 @@ def test_validation_split_takes_the_end_like_keras():
     assert len(x_train) == 10 and len(x_val) == 0
 
 
+@pytest.mark.slow
 def test_explicit_validation_set_and_no_save(mnist_test):
     x, y = mnist_test
     data = ((x[:512], y[:512]), (x[512:640], y[512:640]))
@@ -122,6 +127,7 @@ def test_explicit_validation_set_and_no_save(mnist_test):
     assert result.metrics["precision"] == "float32"
 
 
+@pytest.mark.slow
 def test_same_seed_same_model(mnist_test):
     x, y = mnist_test
     data = ((x[:256], y[:256]), (x[256:320], y[256:320]))
@@ -134,6 +140,7 @@ def test_same_seed_same_model(mnist_test):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_failed_save_leaves_no_run_behind(mnist_test, tmp_path, monkeypatch):
     x, y = mnist_test
     data = ((x[:256], y[:256]), (x[256:320], y[256:320]))
@@ -152,6 +159,34 @@ def test_failed_save_leaves_no_run_behind(mnist_test, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_history_csv_numbers_epochs_from_one():
-    text = training.history_csv({"loss": [0.5, 0.25], "accuracy": [0.9, 0.95]})
-    assert text.splitlines() == ["epoch,loss,accuracy", "1,0.5,0.9", "2,0.25,0.95"]
+def test_history_csv_numbers_epochs_from_one(tmp_path):
+    path = tmp_path / "history.csv"
+    training.write_history_csv({"loss": [0.5, 0.25], "accuracy": [0.9, 0.95]}, path)
+    rows = list(csv.DictReader(path.read_text().splitlines()))
+    assert [(r["epoch"], r["loss"], r["accuracy"]) for r in rows] == [
+        ("1", "0.5", "0.9"),
+        ("2", "0.25", "0.95"),
+    ]
+
+
+@pytest.mark.slow
+def test_interrupted_training_keeps_its_history_so_far(mnist_test, tmp_path, monkeypatch):
+    """keras.callbacks.CSVLogger writes each epoch as it ends, so a crash keeps them."""
+    x, y = mnist_test
+    data = ((x[:256], y[:256]), (x[256:320], y[256:320]))
+
+    def interrupt_after_the_first_epoch(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(training.EpochTimer, "on_epoch_end", interrupt_after_the_first_epoch)
+    lines = []
+    with pytest.raises(KeyboardInterrupt):
+        training.train(
+            TrainConfig(epochs=3, out_dir=str(tmp_path)), data=data, verbose=0, log=lines.append
+        )
+    (staging,) = tmp_path.glob(".staging-*")
+    rows = list(csv.DictReader((staging / "history.csv").read_text().splitlines()))
+    assert [r["epoch"] for r in rows] == ["1"] and float(rows[0]["loss"]) > 0
+    assert f"its history so far is in {staging / 'history.csv'}" in lines[-1]
+    assert not (tmp_path / "latest").exists()  # No run was published.

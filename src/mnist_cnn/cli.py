@@ -57,31 +57,14 @@ def _import_keras_quietly() -> None:
 
 # ---------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace) -> int:
-    from .config import TrainConfig
     from .training import train
 
-    config = TrainConfig(
-        model=args.model,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        validation_split=args.validation_split,
-        seed=args.seed,
-        precision=args.precision,
-        augment=args.augment,
-        real_inputs=args.real_inputs,
-        learning_rate=args.learning_rate,
-        schedule=args.schedule,
-        train_limit=args.train_limit,
-        test_limit=args.test_limit,
-        data_dir=args.data_dir,
-        out_dir=args.out,
-        steps_per_execution=args.steps_per_execution,
-    )
+    config = train_config_from_args(args)
     result = train(config, verbose=args.verbose, report=not args.no_report)
     m = result.metrics
     per_epoch = ", ".join(f"{s:.1f}" for s in m["seconds_per_epoch"])
     print(f"Seconds per epoch: {per_epoch}")
-    print(f"Run: {result.run_dir}  (also {Path(args.out) / 'latest'})")
+    print(f"Run: {result.run_dir}  (also {Path(config.out_dir) / 'latest'})")
     if (result.run_dir / "report.html").is_file():
         print(f"Report: {result.run_dir / 'report.html'}")
     return 0
@@ -91,7 +74,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
 
-    result = evaluate(args.model_or_run, data_dir=args.data_dir, limit=args.limit, out=args.out)
+    result = evaluate(
+        args.model_or_run,
+        data_dir=args.data_dir,
+        limit=args.limit,
+        out=args.out,
+        runs_dir=args.runs_dir,
+        dataset=args.dataset,
+    )
     if args.json:
         print(json.dumps(result))
         return 0
@@ -126,29 +116,108 @@ def cmd_report(args: argparse.Namespace) -> int:
         handwriting=args.handwriting,
         data_dir=args.data_dir,
         reevaluate=args.evaluate,
+        runs_dir=args.runs_dir,
     )
     print(f"wrote {path}")
     return 0
 
 
-def _train_config_from_args(args: argparse.Namespace):
-    """The :class:`~mnist_cnn.config.TrainConfig` of the train flags, for ``cv``.
+class _StoreGiven(argparse._StoreAction):
+    """``store``, also noting that the flag was given (``args._given``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        super().__call__(parser, namespace, values, option_string)
+        _note_given(namespace, self.dest)
+
+
+class _BooleanGiven(argparse.BooleanOptionalAction):
+    """``--flag/--no-flag``, also noting that it was given (``args._given``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        super().__call__(parser, namespace, values, option_string)
+        _note_given(namespace, self.dest)
+
+
+def _note_given(namespace: argparse.Namespace, dest: str) -> None:
+    given = set(getattr(namespace, "_given", ()))
+    given.add(dest)
+    namespace._given = given
+
+
+def add_config_arguments(
+    parser: argparse.ArgumentParser, config_class: type | None = None
+) -> None:
+    """One flag per field of ``config_class`` (default :class:`~mnist_cnn.config.TrainConfig`).
+
+    The flag is ``--field-name`` (or the field's ``metadata["flag"]``), its type,
+    default and help come from the field; ``bool`` fields get ``--name/--no-name``.
+    Each flag stores into ``args.<field name>`` and notes, in ``args._given``, that
+    it was given, so :func:`train_config_from_args` can apply it over a ``--config``.
+    """
+    import dataclasses
+    import typing
+
+    from .config import TrainConfig
+
+    config_class = config_class or TrainConfig
+    hints = typing.get_type_hints(config_class)
+    for field in dataclasses.fields(config_class):
+        meta = field.metadata
+        flags = meta.get("flag", "--" + field.name.replace("_", "-"))
+        flags = (flags,) if isinstance(flags, str) else tuple(flags)
+        default = field.default
+        if default is dataclasses.MISSING:
+            default = field.default_factory()
+        kwargs: dict = {"dest": field.name, "default": default, "help": meta.get("help")}
+        kind = hints[field.name]
+        if kind is bool:
+            parser.add_argument(*flags, action=_BooleanGiven, **kwargs)
+            continue
+        # int | None, str | None: the flag takes the non-None type.
+        args_of = [a for a in typing.get_args(kind) if a is not type(None)]
+        kwargs["type"] = args_of[0] if args_of else kind
+        choices = meta.get("choices")
+        if callable(choices):
+            choices = choices()
+        if choices is not None:
+            kwargs["choices"] = tuple(choices)
+        if "metavar" in meta:
+            kwargs["metavar"] = meta["metavar"]
+        if default is not None and kwargs["help"] is not None:
+            kwargs["help"] += " (default: %(default)s)"
+        parser.add_argument(*flags, action=_StoreGiven, **kwargs)
+
+
+def train_config_from_args(args: argparse.Namespace):
+    """The :class:`~mnist_cnn.config.TrainConfig` of the train flags (``train``, ``cv``).
 
     Every config field is read from the flag of the same name (``--out`` is
-    ``out_dir``), so a flag added to ``train`` reaches ``cv`` without a change
-    here.
+    ``out_dir``), so a field added to the config reaches ``train`` and ``cv``
+    without a change here. With ``--config FILE`` (a run's ``config.json``), the
+    file's settings are the starting point and only the flags given override them.
     """
     import dataclasses
 
     from .config import TrainConfig
 
-    values = {
-        f.name: getattr(args, f.name)
-        for f in dataclasses.fields(TrainConfig)
-        if hasattr(args, f.name)
-    }
-    values["out_dir"] = args.out
-    return TrainConfig(**values)
+    names = [f.name for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)]
+    if getattr(args, "config", None):
+        # The saved run's settings, with only the flags given on this command over them.
+        base = TrainConfig.load(args.config)
+        given = getattr(args, "_given", set())
+        recorded = base.data_dir
+        moved = recorded is not None and not Path(recorded).is_dir()
+        if moved and "data_dir" not in given and base.dataset != "idx":
+            # Another machine: the checksums make any copy of MNIST or
+            # Fashion-MNIST the same data, so search the usual places.
+            print(
+                f"note: {recorded} (the config's data_dir) is not here; "
+                "looking for the data in the usual places",
+                file=sys.stderr,
+            )
+            base = base.replace(data_dir=None)
+        return base.replace(**{name: getattr(args, name) for name in names if name in given})
+    return TrainConfig(**{name: getattr(args, name) for name in names})
 
 
 def cmd_cv(args: argparse.Namespace) -> int:
@@ -158,7 +227,7 @@ def cmd_cv(args: argparse.Namespace) -> int:
         result = crossval.resume_cv(args.resume, verbose=args.verbose, report=not args.no_report)
     else:
         result = crossval.cross_validate(
-            _train_config_from_args(args),
+            train_config_from_args(args),
             folds=args.folds,
             test=args.test,
             verbose=args.verbose,
@@ -221,7 +290,7 @@ def expand_inputs(patterns: Sequence[str]) -> tuple[list[Path], list[str]]:
     return unique, problems
 
 
-def _open_inputs(inputs: list[str]):
+def _open_inputs(inputs: list[str], runs_dir: str | None = None):
     """``[MODEL_OR_RUN] IMAGE...``: the predictor, the image files, and the arguments
     that matched no file (each already reported on stderr).
 
@@ -235,13 +304,13 @@ def _open_inputs(inputs: list[str]):
         if not problems:
             print("error: no images given", file=sys.stderr)
         return None, paths, problems
-    return _load_predictor(model_or_run), paths, problems
+    return _load_predictor(model_or_run, runs_dir), paths, problems
 
 
-def _load_predictor(model_or_run: str | None):
+def _load_predictor(model_or_run: str | None, runs_dir: str | None = None):
     from .inference import Predictor
 
-    predictor = Predictor.load(model_or_run)
+    predictor = Predictor.load(model_or_run, runs_dir=runs_dir)
     print(f"model: {predictor.path}", file=sys.stderr)
     return predictor
 
@@ -249,7 +318,7 @@ def _load_predictor(model_or_run: str | None):
 def cmd_predict(args: argparse.Namespace) -> int:
     from . import preprocess
 
-    predictor, paths, problems = _open_inputs(args.inputs)
+    predictor, paths, problems = _open_inputs(args.inputs, args.runs_dir)
     if predictor is None:
         return EXIT_ERROR
 
@@ -288,7 +357,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
             pred = Prediction.from_probabilities(p)
             uncertain = pred.probability < args.min_confidence or path in several
             if args.json:
-                answer = {"file": str(path), **pred.to_dict(args.min_confidence)}
+                answer = {
+                    "file": str(path),
+                    **pred.to_dict(args.min_confidence, predictor.class_names),
+                }
                 if path in several:
                     answer.update(uncertain=True, digits_side_by_side=several[path])
                 print(json.dumps(answer))
@@ -297,7 +369,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 flag = "  (uncertain)" if uncertain else ""
                 if path in several:
                     flag = f"  (uncertain: {several[path]} digits, use read)"
-                print(f"{path}: {pred.digit}  p={pred.probability:.3f}  top3 {top3}{flag}")
+                name = f" ({predictor.class_names[pred.digit]})" if predictor.class_names else ""
+                print(f"{path}: {pred.digit}{name}  p={pred.probability:.3f}  top3 {top3}{flag}")
         if args.preview:
             pairs = [
                 (f"{path.name}: {int(p.argmax())}", original, image28)
@@ -311,7 +384,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_read(args: argparse.Namespace) -> int:
     from . import reading
 
-    predictor, paths, problems = _open_inputs(args.inputs)
+    predictor, paths, problems = _open_inputs(args.inputs, args.runs_dir)
     if predictor is None:
         return EXIT_ERROR
     verify = None
@@ -360,12 +433,17 @@ def _split_model_and_images(inputs: list[str]) -> tuple[str | None, list[str]]:
 def cmd_samples(args: argparse.Namespace) -> int:
     from . import datasets, plots
 
-    (x_train, y_train), (x_test, y_test) = datasets.load_mnist(args.data_dir)
+    (x_train, y_train), (x_test, y_test) = datasets.load_dataset(args.dataset, args.data_dir)
     x, y = (x_train, y_train) if args.split == "train" else (x_test, y_test)
     start = args.start
     if not 0 <= start <= len(x) - 9:
         raise MnistCnnError(f"--start must be between 0 and {len(x) - 9}, got {start}")
-    plots.save_samples(x[start : start + 9], y[start : start + 9], args.out)
+    plots.save_samples(
+        x[start : start + 9],
+        y[start : start + 9],
+        args.out,
+        class_names=datasets.class_names(args.dataset),
+    )
     print(f"labels: {' '.join(str(int(v)) for v in y[start : start + 9])}")
     print(f"wrote {args.out}")
     return 0
@@ -400,6 +478,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         format=args.format,
         parity_images=0 if args.no_check else args.check_images,
         data_dir=args.data_dir,
+        runs_dir=args.runs_dir,
     )
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -431,64 +510,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         min_confidence=args.min_confidence,
         cache_dir=args.cache_dir,
         workers=args.workers,
+        runs_dir=args.runs_dir,
     )
     return run(config)
 
 
 # ---------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    from .config import PRECISIONS, SCHEDULES, TrainConfig
-    from .models import available_models
-
-    defaults = TrainConfig()
-    parser = argparse.ArgumentParser(
-        prog="mnist-cnn", description="Handwritten digit recognition with a Keras CNN."
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("train", help="train a model (the tutorial's defaults) and save a run")
-    p.add_argument("--model", default=defaults.model, choices=available_models())
-    p.add_argument("--epochs", type=int, default=defaults.epochs)
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    p.add_argument("--validation-split", type=float, default=defaults.validation_split)
-    p.add_argument("--seed", type=int, default=defaults.seed)
+def _add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of ``train`` and ``cv``: one per config field, then the run's own."""
+    add_config_arguments(p)
     p.add_argument(
-        "--precision",
-        default=defaults.precision,
-        choices=PRECISIONS,
-        help="auto: bfloat16 arithmetic on CPUs with AVX512-BF16/AMX, else float32",
+        "--config",
+        default=None,
+        metavar="JSON",
+        help="start from a run's config.json (rerun it); flags given override its values",
     )
-    p.add_argument("--augment", action="store_true", help="augment for real handwriting")
-    p.add_argument(
-        "--real-inputs",
-        type=float,
-        default=0.0,
-        metavar="RATE",
-        help="with --augment, fraction of images shown as stretched, 1-bit, low-resolution "
-        "or bold/hairline scans after normalisation (default 0)",
-    )
-    p.add_argument(
-        "--steps-per-execution",
-        type=int,
-        default=defaults.steps_per_execution,
-        metavar="N",
-        help="training steps per compiled call (0: auto, 25 under TensorFlow)",
-    )
-    p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
-    p.add_argument(
-        "--schedule",
-        default=defaults.schedule,
-        choices=SCHEDULES,
-        help="learning-rate schedule (the tutorial: constant)",
-    )
-    p.add_argument(
-        "--train-limit", type=int, default=None, help="use only the first N training images"
-    )
-    p.add_argument(
-        "--test-limit", type=int, default=None, help="evaluate on only the first N test images"
-    )
-    p.add_argument("--data-dir", default=None, help="folder with the four MNIST IDX files")
-    p.add_argument("--out", default=defaults.out_dir, help="parent folder of run directories")
     p.add_argument(
         "--verbose",
         default="auto",
@@ -498,8 +534,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-report", action="store_true", help="do not write report.html into the run"
     )
+
+
+def _add_dataset(p: argparse.ArgumentParser, default_text: str, default=None) -> None:
+    from .datasets import DATASETS
+
+    p.add_argument(
+        "--dataset",
+        choices=tuple(DATASETS),
+        default=default,
+        help=f"the dataset of --data-dir (default: {default_text})",
+    )
+
+
+def _add_runs_dir(p: argparse.ArgumentParser) -> None:
+    """``--runs-dir``, for the verbs that find a run by default (``RUNS_DIR/latest``)."""
+    p.add_argument(
+        "--runs-dir",
+        default=None,
+        metavar="DIR",
+        help="folder of runs, for the default RUNS_DIR/latest "
+        "(default: $MNIST_CNN_RUNS, else runs)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mnist-cnn", description="Handwritten digit recognition with a Keras CNN."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a model (the tutorial's defaults) and save a run")
+    _add_train_arguments(p)
     p.set_defaults(func=cmd_train)
-    train_parser = p
 
     p = sub.add_parser("evaluate", help="test loss and accuracy of a model or run")
     p.add_argument("model_or_run", nargs="?", default=None, metavar="MODEL_OR_RUN")
@@ -507,6 +574,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="only the first N test images")
     p.add_argument("--out", default=None, help="where to write evaluation.json")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_dataset(p, "the run's own (its config.json), else mnist")
+    _add_runs_dir(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
@@ -517,7 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
         "matrix, the worst mistakes, calibration. The numbers come from evaluation.json "
         "(evaluated first when the run has none).",
     )
-    p.add_argument("run", nargs="?", default=None, metavar="RUN", help="default: runs/latest")
+    p.add_argument("run", nargs="?", default=None, metavar="RUN", help="default: RUNS_DIR/latest")
     p.add_argument("--out", default=None, help="HTML file to write (default: RUN/report.html)")
     p.add_argument(
         "--handwriting",
@@ -528,20 +597,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--evaluate", action="store_true", help="evaluate again first")
     p.add_argument("--data-dir", default=None, help="folder with the four MNIST IDX files")
+    _add_runs_dir(p)
     p.set_defaults(func=cmd_report)
 
     # cv takes every train flag (the same TrainConfig); --validation-split is
     # unused there, each fold's held-out part is its validation set.
     p = sub.add_parser(
         "cv",
-        parents=[train_parser],
-        conflict_handler="resolve",
         help="stratified k-fold cross-validation with the train flags",
         description="Stratified k-fold cross-validation on the training images (the first "
         "--train-limit of them, if given): each fold trains with the same config on the "
         "other folds and validates on its own. Writes a cv run directory with cv.json and "
         "report.html. --validation-split is not used.",
     )
+    _add_train_arguments(p)
     p.add_argument("--folds", type=int, default=5, help="number of folds, 2-10 (default 5)")
     p.add_argument(
         "--test",
@@ -573,7 +642,8 @@ def build_parser() -> argparse.ArgumentParser:
             name,
             help=helptext,
             description=helptext + ". Without MODEL_OR_RUN, "
-            "uses runs/latest, else the packaged default model ('default').",
+            "uses RUNS_DIR/latest (see --runs-dir), else the packaged default model "
+            "('default').",
         )
         p.add_argument(
             "inputs",
@@ -605,6 +675,7 @@ def build_parser() -> argparse.ArgumentParser:
                 help="split and merge digits by the classifier and geometry alone, "
                 "without the packaged segment verifier",
             )
+        _add_runs_dir(p)
         p.set_defaults(func=func)
 
     p = sub.add_parser("samples", help="draw the 3x3 grid of MNIST samples")
@@ -612,6 +683,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=("train", "test"), default="train")
     p.add_argument("--start", type=int, default=0, help="index of the first image")
     p.add_argument("--data-dir", default=None)
+    _add_dataset(p, "mnist", default="mnist")
     p.set_defaults(func=cmd_samples)
 
     p = sub.add_parser(
@@ -634,6 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-check", action="store_true", help="skip the comparison with Keras")
     p.add_argument("--data-dir", default=None, help="folder with the four MNIST IDX files")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_runs_dir(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
@@ -667,6 +740,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="server processes (preprocessing holds the GIL: one process uses one core)",
     )
+    _add_runs_dir(p)
     p.set_defaults(func=cmd_serve, needs_keras=False)
 
     p = sub.add_parser("env", help="versions and CPU facts, for bug reports")

@@ -36,6 +36,16 @@ files was) changes the ``.gz`` hash but not the data.
   a checksum: ``SHA256SUMS`` if present, else :data:`MNIST_FILES`.
   ``verify=False`` skips checksums but keeps the structural checks.
 
+Other datasets by name. :func:`load_dataset` (the CLI's ``--dataset``) loads
+``mnist`` as above; ``fashion-mnist`` from ``data_dir`` or its own cache folder
+(``~/.cache/mnist-cnn/fashion-mnist/``, downloaded from
+:data:`FASHION_MNIST_MIRRORS`), checked against the published SHA-256 of its
+``.gz`` files (:data:`FASHION_MNIST_FILES`; no published source lists the sums
+of its decompressed bytes); and ``idx``, any folder of the four files, with
+structural checks only. MNIST's checksums apply only to ``mnist``. No message
+advises deleting a file outside mnist-cnn's own download cache: a folder given
+by the user may hold another dataset under MNIST's names.
+
 Every problem with a file raises :class:`~mnist_cnn.errors.DataError` (or
 :class:`~mnist_cnn.errors.DownloadError`) with a message that names the file,
 says what is wrong and how to fix it. Loaded datasets are kept in memory per
@@ -70,20 +80,26 @@ from mnist_cnn.errors import DataError, DownloadError
 from mnist_cnn.fileio import atomic_path
 
 __all__ = [
+    "DATASETS",
     "DATA_ENV_VAR",
+    "FASHION_MNIST_FILES",
+    "FASHION_MNIST_MIRRORS",
     "MIRRORS",
     "MNIST_FILES",
+    "class_names",
     "SUMS_FILE_NAME",
-    "clear_cache",
     "default_cache_dir",
+    "download_fashion_mnist",
     "download_mnist",
     "find_mnist_dir",
     "has_mnist",
+    "load_dataset",
     "load_idx_dataset",
     "load_mnist",
     "prepare_images",
     "prepare_labels",
     "read_idx",
+    "resolve_dataset_dir",
     "resolve_mnist_dir",
 ]
 
@@ -108,6 +124,53 @@ MIRRORS: tuple[str, ...] = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
 )
+
+#: Fashion-MNIST's file name -> SHA-256 of the published ``.gz`` file itself (the
+#: sums zalandoresearch/fashion-mnist's files are known by; unlike MNIST_FILES,
+#: not of the decompressed bytes, which no published source lists). A file
+#: decompressed or recompressed since cannot be checked against them.
+FASHION_MNIST_FILES: dict[str, str] = {
+    "train-images-idx3-ubyte.gz": (
+        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84"
+    ),
+    "train-labels-idx1-ubyte.gz": (
+        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845"
+    ),
+    "t10k-images-idx3-ubyte.gz": (
+        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073"
+    ),
+    "t10k-labels-idx1-ubyte.gz": (
+        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"
+    ),
+}
+
+#: Base URLs serving Fashion-MNIST's four ``.gz`` files by name (Keras's
+#: ``fashion_mnist.load_data`` source, then the dataset's own bucket).
+FASHION_MNIST_MIRRORS: tuple[str, ...] = (
+    "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+)
+
+#: ``--dataset`` choices: ``mnist`` (MNIST's checksums and mirrors),
+#: ``fashion-mnist`` (its own checksums and mirrors) and ``idx`` (any folder of
+#: the four MNIST-layout files, structural checks only) -> class names
+#: (``None``: the label numbers are the names, as MNIST's digits are).
+DATASETS: dict[str, tuple[str, ...] | None] = {
+    "mnist": None,
+    "fashion-mnist": (
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
+    "idx": None,
+}
 
 #: Environment variable naming a folder that holds the MNIST files.
 DATA_ENV_VAR = "MNIST_CNN_DATA"
@@ -143,10 +206,25 @@ _DOWNLOAD_TIMEOUT_SECONDS = 60
 
 
 def _repair_hint(path: Path) -> str:
+    # Deleting is advised only inside mnist-cnn's own download cache: anywhere
+    # else the file may be someone's other data (Fashion-MNIST under MNIST's names).
+    if path.parent.resolve() in {
+        _cache_for(name).resolve() for name in ("mnist", "fashion-mnist")
+    }:
+        return (
+            f"{path} is in mnist-cnn's download cache: delete it and run again to re-download it."
+        )
     return (
-        f"Delete {path} and run again to re-download it, or copy a good copy of "
-        f"{path.name} (for MNIST: from the repository's data/mnist/ folder or a mirror "
-        f"such as {MIRRORS[0]}) into {path.parent}."
+        f"Replace it with a good copy of {path.name} (for MNIST: from the repository's "
+        f"data/mnist/ folder or a mirror such as {MIRRORS[0]}), or point --data-dir at "
+        "another folder."
+    )
+
+
+def _other_dataset_hint() -> str:
+    return (
+        " If the folder holds another dataset in the MNIST layout, say which: "
+        "--dataset fashion-mnist, or --dataset idx (structural checks only)."
     )
 
 
@@ -231,7 +309,26 @@ def _check_sha256(path: Path, raw: bytes, data: bytes, expected: str, source: st
         )
     raise DataError(
         f"{path}: SHA-256 of the decompressed bytes is {actual}, expected {expected} "
-        f"(from {source}). The file is damaged or holds other data.{note} " + _repair_hint(path)
+        f"(from {source}). The file is damaged or holds other data.{note} "
+        + _repair_hint(path)
+        + (_other_dataset_hint() if "MNIST_FILES" in source else "")
+    )
+
+
+def _check_published_gz(path: Path, raw: bytes, expected: str, title: str) -> None:
+    """Check a file against the SHA-256 of its dataset's published ``.gz`` file."""
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual == expected.lower():
+        return
+    form = (
+        "a .gz file that is not the published one (damaged, recompressed or other data)"
+        if raw.startswith(_GZIP_MAGIC)
+        else "decompressed, so it cannot be checked against the published sums of the .gz files"
+    )
+    raise DataError(
+        f"{path}: SHA-256 {actual} is not {title}'s published {expected}: the file is "
+        f"{form}. Put the original .gz files in the folder, or load it with --dataset idx "
+        "(structural checks only)."
     )
 
 
@@ -334,8 +431,8 @@ def _read_sums_file(sums_path: Path) -> dict[str, str]:
     if missing:
         raise DataError(
             f"{sums_path}: lists no SHA-256 for {', '.join(missing)}. Add a line per file "
-            f"(sum of the decompressed bytes: gunzip -c FILE | sha256sum), or delete "
-            f"{sums_path.name} to load the folder without checksums."
+            f"(sum of the decompressed bytes: gunzip -c FILE | sha256sum), or load the "
+            f"folder without checksums (verify=False)."
         )
     return {name: sums[name] for name in _FILE_NAMES}
 
@@ -387,12 +484,15 @@ def _load_cached(
     directory: str,
     stamps: tuple[tuple[str, int, int], ...],
     mode: str,
-    mnist_sums: tuple[tuple[str, str], ...],
+    known_sums: tuple[tuple[str, str], ...],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Load and check a folder; keyed on file stamps so changed files are reloaded.
 
     ``mode`` is "auto", "always" or "never" (``verify`` None, True, False of
-    :func:`load_idx_dataset`) or "mnist" (:func:`load_mnist`: MNIST sums only).
+    :func:`load_idx_dataset`), "mnist" (:func:`load_mnist`: MNIST sums only) or
+    "fashion-mnist" (the published ``.gz`` sums, :data:`FASHION_MNIST_FILES`).
+    ``known_sums`` are :data:`MNIST_FILES`, or in "fashion-mnist" mode
+    :data:`FASHION_MNIST_FILES` (passed in, so they are part of the cache key).
     """
     del stamps  # Only part of the cache key.
     folder = Path(directory)
@@ -400,12 +500,14 @@ def _load_cached(
     contents = {name: _read_decompressed(path) for name, path in paths.items()}
 
     sums_path = folder / SUMS_FILE_NAME
-    mnist = dict(mnist_sums)
+    mnist = dict(known_sums)
     mnist_source = "the MNIST checksums, datasets.MNIST_FILES"
     expected: dict[str, str] | None = None
     source = ""
     if mode == "mnist":
         expected, source = mnist, mnist_source
+    elif mode == "fashion-mnist":
+        pass  # Checked on the raw bytes below.
     elif mode != "never" and sums_path.is_file():
         expected, source = _read_sums_file(sums_path), str(sums_path)
     elif mode == "always" or (
@@ -417,6 +519,9 @@ def _load_cached(
     ):
         expected, source = mnist, mnist_source
 
+    if mode == "fashion-mnist":
+        for name, (raw, _) in contents.items():
+            _check_published_gz(paths[name], raw, mnist[name], "Fashion-MNIST")
     arrays = {name: _parse_idx(paths[name], data) for name, (_, data) in contents.items()}
     if expected is not None:
         for name, (raw, data) in contents.items():
@@ -430,11 +535,6 @@ def _load_cached(
     )
 
 
-def clear_cache() -> None:
-    """Forget the datasets kept in memory by :func:`load_idx_dataset` and :func:`load_mnist`."""
-    _load_cached.cache_clear()
-
-
 def _load_directory(
     directory: Path, mode: str
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
@@ -444,8 +544,9 @@ def _load_directory(
     if (directory / SUMS_FILE_NAME).is_file():
         stamp_paths.append(directory / SUMS_FILE_NAME)
     stamps = tuple(_file_stamp(path) for path in stamp_paths)
-    mnist_sums = tuple((name, MNIST_FILES[name].lower()) for name in _FILE_NAMES)
-    x_train, y_train, x_test, y_test = _load_cached(str(directory), stamps, mode, mnist_sums)
+    known = FASHION_MNIST_FILES if mode == "fashion-mnist" else MNIST_FILES
+    known_sums = tuple((name, known[name].lower()) for name in _FILE_NAMES)
+    x_train, y_train, x_test, y_test = _load_cached(str(directory), stamps, mode, known_sums)
     # Copies: the cached arrays are read-only and shared between callers.
     return (x_train.copy(), y_train.copy()), (x_test.copy(), y_test.copy())
 
@@ -493,6 +594,11 @@ def _repo_data_dir() -> Path:
     """The repository's ``data/mnist/`` (exists only in a source checkout)."""
     # src/mnist_cnn/datasets.py -> parents[2] is the repository root.
     return Path(__file__).resolve().parents[2] / "data" / "mnist"
+
+
+def _cache_for(dataset: str) -> Path:
+    """mnist-cnn's download cache of ``dataset`` (``mnist`` or ``fashion-mnist``)."""
+    return default_cache_dir().parent / dataset
 
 
 def default_cache_dir() -> Path:
@@ -713,8 +819,16 @@ def _decompressed_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _download_one(name: str, destination: Path, mirrors: Iterable[str], progress: bool) -> None:
-    expected = MNIST_FILES[name].lower()
+def _download_one(
+    name: str,
+    destination: Path,
+    mirrors: Iterable[str],
+    progress: bool,
+    dataset: str = "mnist",
+) -> None:
+    # MNIST is known by the sums of its decompressed bytes, Fashion-MNIST by its .gz files'.
+    fashion = dataset == "fashion-mnist"
+    expected = (FASHION_MNIST_FILES if fashion else MNIST_FILES)[name].lower()
     failures: list[str] = []
     for base in mirrors:
         url = base if base.endswith("/") else base + "/"
@@ -724,16 +838,24 @@ def _download_one(name: str, destination: Path, mirrors: Iterable[str], progress
             # so a failed or unverified download leaves nothing behind.
             with atomic_path(destination) as tmp:
                 _fetch(url, tmp, name, progress)
-                actual = _decompressed_sha256(tmp)
+                if fashion:
+                    actual = hashlib.sha256(tmp.read_bytes()).hexdigest()
+                    what = "the file"
+                else:
+                    actual, what = _decompressed_sha256(tmp), "the decompressed bytes"
                 if actual != expected:
-                    raise DataError(
-                        f"SHA-256 of the decompressed bytes is {actual}, expected {expected}"
-                    )
+                    raise DataError(f"SHA-256 of {what} is {actual}, expected {expected}")
             return
         except (OSError, ValueError, http.client.HTTPException, DataError) as exc:
             failures.append(f"  - {url}: {exc}")
     tried = "\n".join(failures) if failures else "  (no mirror given)"
     all_names = ", ".join(_FILE_NAMES)
+    if fashion:
+        raise DownloadError(
+            f"Could not download {name} into {destination.parent}. Tried:\n{tried}\n"
+            f"To set Fashion-MNIST up by hand, copy its four original .gz files ({all_names}) "
+            f"into {destination.parent}, or put them in a folder and pass --data-dir FOLDER."
+        )
     raise DownloadError(
         f"Could not download {name} into {destination.parent}. Tried:\n{tried}\n"
         f"To set MNIST up by hand, copy the four files ({all_names}) into "
@@ -775,6 +897,125 @@ def download_mnist(
         if _file_in(cache, name) is None:
             _download_one(name, cache / name, mirrors, progress)
     return cache
+
+
+def download_fashion_mnist(
+    cache_dir: str | os.PathLike[str] | None = None,
+    mirrors: Iterable[str] = FASHION_MNIST_MIRRORS,
+    progress: bool = True,
+) -> Path:
+    """Download the Fashion-MNIST files missing from its cache folder, as
+    :func:`download_mnist` does for MNIST, each checked against
+    :data:`FASHION_MNIST_FILES` before it is moved into place.
+
+    Args:
+        cache_dir: Destination folder; default ``$XDG_CACHE_HOME/mnist-cnn/fashion-mnist``.
+        mirrors: Base URLs, tried in order, that serve the files by name.
+        progress: Whether to draw a progress bar per file on stderr.
+
+    Returns:
+        The cache folder, now holding the four files.
+
+    Raises:
+        DownloadError: A file could not be fetched and verified from any mirror.
+    """
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else _cache_for("fashion-mnist")
+    mirrors = tuple(mirrors)
+    for name in _FILE_NAMES:
+        if _file_in(cache, name) is None:
+            _download_one(name, cache / name, mirrors, progress, dataset="fashion-mnist")
+    return cache
+
+
+# --------------------------------------------------------------------------- #
+# Datasets by name: --dataset mnist | fashion-mnist | idx
+# --------------------------------------------------------------------------- #
+
+
+def _check_dataset(dataset: str) -> None:
+    if dataset not in DATASETS:
+        raise DataError(f"unknown dataset {dataset!r}; choose one of: {', '.join(DATASETS)}")
+
+
+def class_names(dataset: str) -> tuple[str, ...] | None:
+    """The names of ``dataset``'s classes by label (``None``: the label numbers, as for
+    ``mnist`` and ``idx``)."""
+    _check_dataset(dataset)
+    return DATASETS[dataset]
+
+
+def resolve_dataset_dir(
+    dataset: str = "mnist",
+    data_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = True,
+    progress: bool = True,
+) -> Path:
+    """The folder holding ``dataset``'s four files, downloading if needed and allowed.
+
+    ``mnist``: :func:`resolve_mnist_dir`. ``fashion-mnist``: ``data_dir`` if
+    given, else its cache folder (``$XDG_CACHE_HOME/mnist-cnn/fashion-mnist``),
+    downloaded from :data:`FASHION_MNIST_MIRRORS` when empty. ``idx``:
+    ``data_dir``, which it needs.
+
+    Raises:
+        DataError: The folder lacks the files, ``idx`` has no ``data_dir``, or
+            the dataset is unknown.
+        DownloadError: The download failed.
+    """
+    _check_dataset(dataset)
+    if dataset == "mnist":
+        return resolve_mnist_dir(data_dir, cache_dir, download=download, progress=progress)
+    if data_dir is not None:
+        return _user_dir(data_dir, "the data_dir argument / --data-dir")
+    if dataset == "idx":
+        raise DataError("--dataset idx needs the folder of the four IDX files: --data-dir FOLDER")
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else _cache_for(dataset)
+    if has_mnist(cache):
+        return cache
+    if not download:
+        raise DataError(
+            f"Fashion-MNIST not found in {cache}. Copy its four files ({', '.join(_FILE_NAMES)}) "
+            "there, pass --data-dir FOLDER, or allow the download."
+        )
+    # FASHION_MNIST_MIRRORS is looked up now, so tests can point it elsewhere.
+    return download_fashion_mnist(cache, mirrors=FASHION_MNIST_MIRRORS, progress=progress)
+
+
+def load_dataset(
+    dataset: str = "mnist",
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = True,
+    progress: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Load a dataset in the MNIST layout by name, checked as that dataset.
+
+    Args:
+        dataset: ``"mnist"`` (:func:`load_mnist`, MNIST's checksums),
+            ``"fashion-mnist"`` (the published sums of its ``.gz`` files,
+            :data:`FASHION_MNIST_FILES`) or ``"idx"`` (any folder of the four
+            files, given as ``data_dir``: structural checks only).
+        data_dir: The folder; see :func:`resolve_dataset_dir` for the defaults.
+        download: Whether to download ``mnist`` or ``fashion-mnist`` when missing.
+        progress: Whether to draw a progress bar while downloading.
+        cache_dir: The download cache folder.
+
+    Returns:
+        ``((x_train, y_train), (x_test, y_test))`` as :func:`load_mnist`
+        returns them (image and label counts are the folder's).
+
+    Raises:
+        DataError: A file is missing, damaged, or not the named dataset.
+        DownloadError: The download failed.
+    """
+    directory = resolve_dataset_dir(
+        dataset, data_dir, cache_dir, download=download, progress=progress
+    )
+    mode = {"mnist": "mnist", "fashion-mnist": "fashion-mnist", "idx": "never"}[dataset]
+    return _load_directory(directory, mode)
 
 
 # --------------------------------------------------------------------------- #

@@ -11,6 +11,7 @@ view of that file and computes nothing itself.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -91,6 +92,8 @@ def evaluate(
     limit: int | None = None,
     out: str | os.PathLike[str] | None = None,
     top_k: int = TOP_LOSSES,
+    runs_dir: str | os.PathLike[str] | None = None,
+    dataset: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate a model on the MNIST test set and write ``evaluation.json``.
 
@@ -103,6 +106,10 @@ def evaluate(
             directory when the model belongs to a run; for a bare model file,
             nothing is written unless ``out`` is given.
         top_k: Misclassified images kept for the report's gallery.
+        runs_dir: Where to find ``latest`` when ``model_or_run`` is ``None``.
+        dataset: ``"mnist"``, ``"fashion-mnist"`` or ``"idx"``; ``None`` means
+            the run's own (its ``config.json``, whose ``data_dir`` is then also
+            the default for the other two), else ``"mnist"``.
 
     Returns:
         The fields of :func:`summarize`, plus ``model`` (the ``.keras``
@@ -112,9 +119,15 @@ def evaluate(
     """
     from . import datasets, inference
 
-    path = inference.resolve_model_path(model_or_run)
+    path = inference.resolve_model_path(model_or_run, runs_dir=runs_dir)
     predictor = inference.Predictor(inference.load_model(path), path)
-    _, (x_test, y_test) = datasets.load_mnist(data_dir)
+    if dataset is None:
+        run_config = _run_config(path)
+        dataset = run_config.get("dataset", "mnist")
+        recorded = run_config.get("data_dir")
+        if dataset != "mnist" and data_dir is None and recorded and Path(recorded).is_dir():
+            data_dir = recorded
+    _, (x_test, y_test) = datasets.load_dataset(dataset, data_dir)
     if limit:
         x_test, y_test = x_test[:limit], y_test[:limit]
     probabilities = predictor.predict_proba(datasets.prepare_images(x_test))
@@ -124,6 +137,7 @@ def evaluate(
         "data": {
             "split": "test",
             "limit": limit or None,
+            "dataset": dataset,
             "data_dir": None if data_dir is None else str(data_dir),
         },
     }
@@ -133,3 +147,14 @@ def evaluate(
         write_json(out, result)
     result["written_to"] = None if out is None else str(out)
     return result
+
+
+def _run_config(model_path: Path) -> dict[str, Any]:
+    """The ``config.json`` of the run holding ``model_path`` (``{}`` outside a run)."""
+    import json
+
+    try:
+        config = json.loads((model_path.parent / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}

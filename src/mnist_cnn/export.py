@@ -100,13 +100,18 @@ class ExportResult:
         }
 
 
-def resolve_export_source(model_or_run: str | os.PathLike[str] | None) -> Path:
+def resolve_export_source(
+    model_or_run: str | os.PathLike[str] | None,
+    *,
+    runs_dir: str | os.PathLike[str] | None = None,
+) -> Path:
     """The ``.keras`` file to export.
 
     Args:
         model_or_run: ``"verifier"`` for the packaged segment verifier, or
             anything :func:`mnist_cnn.inference.resolve_model_path` accepts
             (``None``, ``"default"``, a ``.keras`` file or a run directory).
+        runs_dir: Where to find ``latest`` when ``model_or_run`` is ``None``.
 
     Raises:
         ModelError: Nothing usable was found.
@@ -120,7 +125,7 @@ def resolve_export_source(model_or_run: str | os.PathLike[str] | None) -> Path:
         if not path.is_file():
             raise ModelError(f"the packaged segment verifier is missing from {path}")
         return path
-    return resolve_model_path(model_or_run)
+    return resolve_model_path(model_or_run, runs_dir=runs_dir)
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -391,6 +396,7 @@ def export(
     format: str = "onnx",
     parity_images: int = PARITY_IMAGES,
     data_dir: str | os.PathLike[str] | None = None,
+    runs_dir: str | os.PathLike[str] | None = None,
 ) -> ExportResult:
     """Export a classifier or the segment verifier and check it against Keras.
 
@@ -402,6 +408,7 @@ def export(
         format: ``"onnx"`` or ``"saved_model"``.
         parity_images: How many MNIST test images the check uses (0 skips it).
         data_dir: Where MNIST is, if not in the usual places.
+        runs_dir: Where to find ``latest`` when ``model_or_run`` is ``None``.
 
     Returns:
         An :class:`ExportResult`.
@@ -412,7 +419,7 @@ def export(
     """
     from .inference import load_keras_file
 
-    source = resolve_export_source(model_or_run)
+    source = resolve_export_source(model_or_run, runs_dir=runs_dir)
     model = load_keras_file(source, compile=False)
     if getattr(model.dtype_policy, "name", "float32") != "float32":
         raise ExportError(

@@ -4,13 +4,15 @@
 ``model.predict`` builds a dataset pipeline per call (about 60 ms for one
 image under TensorFlow), while a compiled direct call takes about a
 millisecond. Model resolution order for commands without an explicit model:
-``runs/latest``, then the model packaged with mnist-cnn.
+``runs/latest`` (or ``$MNIST_CNN_RUNS/latest``, or a ``runs_dir`` argument),
+then the model packaged with mnist-cnn.
 """
 
 from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +27,7 @@ DEFAULT_MODEL_NAME = "default"
 def resolve_model_path(
     model_or_run: str | os.PathLike[str] | None = None,
     *,
-    runs_dir: str | os.PathLike[str] = "runs",
+    runs_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Find the ``.keras`` file to use.
 
@@ -33,7 +35,8 @@ def resolve_model_path(
         model_or_run: A ``.keras`` file, a run directory, ``"default"`` for the
             packaged model, or ``None``: ``runs_dir/latest`` if there is one,
             else the packaged model.
-        runs_dir: Where ``mnist-cnn train`` wrote its runs.
+        runs_dir: Where ``mnist-cnn train`` wrote its runs; ``None`` means
+            ``$MNIST_CNN_RUNS``, else ``runs`` (:func:`mnist_cnn.runs.default_runs_dir`).
 
     Raises:
         ModelError: nothing usable was found; the message says what to do.
@@ -47,6 +50,7 @@ def resolve_model_path(
         )
     if model_or_run is not None:
         return runs.model_file(model_or_run)
+    runs_dir = runs.default_runs_dir() if runs_dir is None else runs_dir
     latest = runs.resolve_latest(runs_dir)
     if latest is not None:
         return latest / runs.MODEL_FILE
@@ -121,19 +125,26 @@ class Prediction:
             top3=[(int(i), float(probs[i])) for i in order],
         )
 
-    def to_dict(self, min_confidence: float = 0.6) -> dict:
+    def to_dict(
+        self, min_confidence: float = 0.6, class_names: Sequence[str] | None = None
+    ) -> dict:
         """The answer as JSON-ready values: the shape ``predict --json`` prints and the
         service returns.
 
         Args:
             min_confidence: Answers below this probability are marked ``uncertain``.
+            class_names: Names by label (a model trained on Fashion-MNIST); adds
+                ``label``, the name of ``digit`` (which stays the class number).
         """
-        return {
+        answer = {
             "digit": self.digit,
             "probability": round(self.probability, 6),
             "top3": [{"digit": d, "probability": round(q, 6)} for d, q in self.top3],
             "uncertain": self.probability < min_confidence,
         }
+        if class_names:
+            answer["label"] = class_names[self.digit]
+        return answer
 
 
 class Predictor:
@@ -144,15 +155,20 @@ class Predictor:
         >>> probs = predictor.predict_proba(images)  # (N, 28, 28) floats in [0, 1]
     """
 
-    def __init__(self, model, path: Path | None = None) -> None:
+    def __init__(
+        self, model, path: Path | None = None, class_names: Sequence[str] | None = None
+    ) -> None:
         self.model = model
         self.path = path
+        #: Names by label when the model was trained on a dataset with named
+        #: classes (Fashion-MNIST), else ``None`` (the digits are the names).
+        self.class_names = tuple(class_names) if class_names else None
         self._forward = _compile_forward(model)
 
     @classmethod
     def load(cls, model_or_run: str | os.PathLike[str] | None = None, **kwargs) -> Predictor:
         path = resolve_model_path(model_or_run, **kwargs)
-        return cls(load_model(path), path)
+        return cls(load_model(path), path, run_class_names(path))
 
     def predict_proba(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities for float32 images in [0, 1].
@@ -173,6 +189,23 @@ class Predictor:
         return [Prediction.from_probabilities(p) for p in self.predict_proba(images)]
 
     __call__ = predict_proba
+
+
+def run_class_names(model_path: Path) -> tuple[str, ...] | None:
+    """The class names of the dataset the run holding ``model_path`` was trained on.
+
+    ``None`` for digits (MNIST, or a model outside a run) and unnamed classes.
+    """
+    import json
+
+    from .datasets import DATASETS
+
+    try:
+        config = json.loads((Path(model_path).parent / "config.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    dataset = config.get("dataset") if isinstance(config, dict) else None
+    return DATASETS.get(dataset) if isinstance(dataset, str) else None
 
 
 def _compile_forward(model, input_shape: tuple[int, ...] = (28, 28, 1)):
@@ -202,10 +235,3 @@ def _compile_forward(model, input_shape: tuple[int, ...] = (28, 28, 1)):
 
         return forward
     return lambda x: keras.ops.convert_to_numpy(model(x, training=False))
-
-
-def predict(
-    images: np.ndarray, model_or_run: str | os.PathLike[str] | None = None
-) -> list[Prediction]:
-    """Predict digits for ``(N, 28, 28)`` float images in [0, 1] (convenience wrapper)."""
-    return Predictor.load(model_or_run).predict(images)

@@ -44,6 +44,7 @@ def save_samples(
     path: str | os.PathLike[str],
     *,
     count: int = 9,
+    class_names: Sequence[str] | None = None,
 ) -> None:
     """Save the tutorial's 3x3 grid of the first ``count`` images with labels.
 
@@ -52,6 +53,8 @@ def save_samples(
         labels: ``N`` integer labels (or one-hot rows).
         path: PNG file to write (atomically).
         count: How many images, at most 9.
+        class_names: Names by label (e.g. Fashion-MNIST's), shown instead of the
+            numbers; ``None`` shows ``label N``.
     """
     images = np.asarray(images)
     labels = np.asarray(labels)
@@ -62,7 +65,8 @@ def save_samples(
     for i in range(count):
         ax = fig.add_subplot(3, 3, i + 1)
         ax.imshow(images[i].reshape(images.shape[1], images.shape[2]), cmap="gray")
-        ax.set_title(f"label {int(labels[i])}")
+        label = int(labels[i])
+        ax.set_title(class_names[label] if class_names else f"label {label}")
         ax.axis("off")
     fig.tight_layout()
     save_figure(fig, path)

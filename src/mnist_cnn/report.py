@@ -100,13 +100,18 @@ def read_json(path: Path) -> Any:
         raise ModelError(f"cannot read {path}: {exc}; re-create it or delete it") from None
 
 
-def resolve_run_dir(run: str | os.PathLike[str] | None, runs_dir: str = "runs") -> Path:
-    """The run directory named by ``run``, or ``runs/latest`` when ``None``.
+def resolve_run_dir(
+    run: str | os.PathLike[str] | None, runs_dir: str | os.PathLike[str] | None = None
+) -> Path:
+    """The run directory named by ``run``, or ``runs_dir/latest`` when ``None``.
+
+    ``runs_dir`` defaults to ``$MNIST_CNN_RUNS``, else ``runs``.
 
     Raises:
         ModelError: there is no such run directory.
     """
     if run is None:
+        runs_dir = runs.default_runs_dir() if runs_dir is None else runs_dir
         latest = runs.resolve_latest(runs_dir)
         if latest is None:
             raise ModelError(
@@ -172,7 +177,7 @@ def _gallery(
 def _gallery_images(
     evaluation: Mapping[str, Any], data_dir: str | os.PathLike[str] | None
 ) -> np.ndarray | None:
-    """The ``top_losses`` test images, loaded from MNIST as the evaluation did.
+    """The ``top_losses`` test images, loaded from its dataset as the evaluation did.
 
     ``None`` when the evaluation was not of the MNIST test set (arrays passed
     to :func:`mnist_cnn.training.train`) or kept no images.
@@ -183,8 +188,16 @@ def _gallery_images(
         return None
     from . import datasets
 
-    _, (x_test, _) = datasets.load_mnist(data_dir or data.get("data_dir"))
+    dataset = data.get("dataset", "mnist")
+    _, (x_test, _) = datasets.load_dataset(
+        dataset, data_dir or _recorded_dir(data.get("data_dir"))
+    )
     return x_test[[item["index"] for item in losses]]
+
+
+def _recorded_dir(path: str | None) -> str | None:
+    """A data folder a run recorded, if it is on this machine (else ``None``: search)."""
+    return path if path and Path(path).is_dir() else None
 
 
 def _environment_rows(metrics: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -292,6 +305,7 @@ def write_report(
     data_dir: str | os.PathLike[str] | None = None,
     reevaluate: bool = False,
     title: str | None = None,
+    runs_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write a run's ``report.html`` (or a cross-validation run's page).
 
@@ -311,6 +325,8 @@ def write_report(
         data_dir: MNIST folder, for evaluating and for the gallery images.
         reevaluate: Evaluate again even if ``evaluation.json`` is complete.
         title: The page's heading; default: the run directory's name.
+        runs_dir: Where to find ``latest`` when ``run`` is ``None``
+            (default ``$MNIST_CNN_RUNS``, else ``runs``).
 
     Returns:
         The path of the written page.
@@ -319,7 +335,7 @@ def write_report(
         ModelError: the run directory or one of its files is missing or damaged.
         MnistCnnError: ``handwriting`` names no file.
     """
-    run_dir = resolve_run_dir(run)
+    run_dir = resolve_run_dir(run, runs_dir)
     if (run_dir / "cv.json").is_file():
         from .crossval import write_cv_report
 
@@ -337,12 +353,14 @@ def write_report(
 
         evaluation = evaluate(
             run_dir,
-            data_dir=data_dir or config.get("data_dir"),
+            data_dir=data_dir or _recorded_dir(config.get("data_dir")),
             limit=config.get("test_limit"),
         )
         gallery_images = None
     if gallery_images is None:
-        gallery_images = _gallery_images(evaluation, data_dir or config.get("data_dir"))
+        gallery_images = _gallery_images(
+            evaluation, data_dir or _recorded_dir(config.get("data_dir"))
+        )
     context = run_context(
         run_dir,
         evaluation=evaluation,

@@ -1,5 +1,8 @@
 """Run directories: ``runs/<timestamp>-<model>/`` and the ``runs/latest`` pointer.
 
+The runs folder is ``runs`` unless ``$MNIST_CNN_RUNS`` or a caller (the CLI's
+``--runs-dir``) names another (:func:`default_runs_dir`).
+
 A run is assembled in a hidden staging folder and renamed into place only when
 every file is written, so ``runs/`` never holds a half-finished run, and
 ``runs/latest`` always points at a complete one.
@@ -16,6 +19,16 @@ from .errors import ModelError
 
 MODEL_FILE = "model.keras"
 LATEST = "latest"
+RUNS_ENV_VAR = "MNIST_CNN_RUNS"
+
+
+def default_runs_dir() -> str:
+    """Where runs go and are looked for: ``$MNIST_CNN_RUNS`` if set, else ``runs``.
+
+    Read at each call, so the CLI's ``--runs-dir`` and the environment variable
+    apply the same way to every verb.
+    """
+    return os.environ.get(RUNS_ENV_VAR) or "runs"
 
 
 def new_run_name(model: str, now: _dt.datetime | None = None) -> str:
@@ -33,6 +46,11 @@ def staging_dir(out_dir: str | os.PathLike[str], name: str) -> Path:
         shutil.rmtree(staging)
     staging.mkdir()
     return staging
+
+
+def staged_name(staging: Path) -> str:
+    """The run name a :func:`staging_dir` folder is assembling."""
+    return staging.name.removeprefix(".staging-").rsplit("-", 1)[0]
 
 
 def publish(staging: Path, name: str) -> Path:
@@ -66,8 +84,12 @@ def point_latest(out_dir: Path, run_dir: Path) -> None:
     os.replace(tmp, link)
 
 
-def resolve_latest(out_dir: str | os.PathLike[str] = "runs") -> Path | None:
-    """The run ``out_dir/latest`` points at, or ``None`` if there is none."""
+def resolve_latest(out_dir: str | os.PathLike[str] | None = None) -> Path | None:
+    """The run ``out_dir/latest`` points at, or ``None`` if there is none.
+
+    ``out_dir`` defaults to :func:`default_runs_dir`.
+    """
+    out_dir = default_runs_dir() if out_dir is None else out_dir
     link = Path(out_dir) / LATEST
     if link.is_symlink() or link.is_dir():
         target = link.resolve()

@@ -47,6 +47,7 @@ class ServeConfig:
     min_confidence: float = 0.6
     cache_dir: str | None = None
     workers: int = 1
+    runs_dir: str | None = None
 
 
 def _require_serve_extra() -> None:
@@ -602,6 +603,7 @@ def run(config: ServeConfig) -> int:
         min_confidence=config.min_confidence,
         cache_dir=config.cache_dir,
         log_line=say,
+        runs_dir=config.runs_dir,
     )
     import uvicorn
 

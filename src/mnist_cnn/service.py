@@ -326,6 +326,7 @@ def load_service(
     min_confidence: float = 0.6,
     cache_dir: str | None = None,
     log_line: Callable[[str], None] | None = None,
+    runs_dir: str | None = None,
 ) -> DigitService:
     """Load the models for the service.
 
@@ -339,6 +340,7 @@ def load_service(
         min_confidence: Answers below it are marked ``uncertain``.
         cache_dir: Where exported models are cached.
         log_line: Called with progress lines.
+        runs_dir: Where to find ``latest`` when ``model`` is ``None``.
 
     Raises:
         ModelError: A model cannot be found, exported or loaded.
@@ -356,7 +358,7 @@ def load_service(
         from .inference import Predictor
         from .verifier import Verifier
 
-        predictor = Predictor.load(model)
+        predictor = Predictor.load(model, runs_dir=runs_dir)
         classify = predictor.predict_proba
         verify = Verifier.load(verifier) if use_verifier else None
         info["model"] = str(predictor.path)
@@ -367,7 +369,9 @@ def load_service(
         model_path = (
             Path(model)
             if is_onnx
-            else cached_onnx(resolve_model_path(model), cache_dir=cache_dir, log=log_line)
+            else cached_onnx(
+                resolve_model_path(model, runs_dir=runs_dir), cache_dir=cache_dir, log=log_line
+            )
         )
         classify = OnnxClassifier.load(model_path)
         info["model"] = str(model_path)

@@ -20,12 +20,10 @@ exactly the tutorial's layers.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +32,11 @@ import numpy as np
 
 from . import datasets, envinfo, models, plots, runs
 from .config import TrainConfig
-from .fileio import atomic_path, atomic_write_text, write_json
+from .errors import DataError
+from .fileio import atomic_path, write_json
 
 ArrayPair = tuple[np.ndarray, np.ndarray]
+HISTORY_CSV = "history.csv"
 
 
 def resolve_precision(precision: str) -> str:
@@ -75,6 +75,25 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(self.clock() - self._start)
 
 
+class HistoryCSV(keras.callbacks.CSVLogger):
+    """``keras.callbacks.CSVLogger`` with epochs numbered from 1, as Keras's progress
+    bar numbers them: ``epoch`` then one column per metric, a row written (and
+    flushed) as each epoch ends, so a run that crashes keeps its history so far.
+    """
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_end(epoch + 1, logs)
+
+
+def write_history_csv(history: dict[str, list[float]], path: str | Path) -> None:
+    """Write a finished ``history`` as :class:`HistoryCSV` would have during training."""
+    logger = HistoryCSV(str(path))
+    logger.on_train_begin()
+    for epoch in range(len(next(iter(history.values()), []))):
+        logger.on_epoch_end(epoch, {key: values[epoch] for key, values in history.items()})
+    logger.on_train_end()
+
+
 @dataclass
 class TrainResult:
     """What :func:`train` returns.
@@ -83,7 +102,7 @@ class TrainResult:
         model: The trained float32 Keras model (the one saved as ``model.keras``).
         history: Per-epoch lists: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
         metrics: The content of ``metrics.json``.
-        config: The resolved config.
+        config: The resolved config (:func:`resolve_config`), as saved in ``config.json``.
         run_dir: The run directory, or ``None`` when ``save=False``.
         evaluation: The test-set evaluation (:func:`mnist_cnn.evaluation.summarize`,
             the content of ``evaluation.json``), or ``None`` without test images.
@@ -97,7 +116,6 @@ class TrainResult:
     run_dir: Path | None = None
     evaluation: dict[str, Any] | None = None
     test_probabilities: np.ndarray | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float) -> tuple[ArrayPair, ArrayPair]:
@@ -112,9 +130,37 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float) -> tuple[Arr
     return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
 
 
+def resolve_config(config: TrainConfig, *, find_data: bool = True) -> TrainConfig:
+    """``config`` with what this machine chose in place of its automatic settings.
+
+    ``precision="auto"`` and ``steps_per_execution=0`` become the values used
+    here, and (with ``find_data``) ``data_dir=None`` becomes the folder the
+    data was found in (downloading it if needed), so the saved config reruns
+    the same training elsewhere.
+    """
+    changes: dict[str, Any] = {
+        "precision": resolve_precision(config.precision),
+        "steps_per_execution": resolve_steps_per_execution(config.steps_per_execution),
+    }
+    if find_data:
+        changes["data_dir"] = str(datasets.resolve_dataset_dir(config.dataset, config.data_dir))
+    return config.replace(**changes)
+
+
 def load_data(config: TrainConfig) -> tuple[ArrayPair, ArrayPair]:
-    """MNIST as uint8 arrays, cut to ``train_limit``/``test_limit``."""
-    (x_train, y_train), (x_test, y_test) = datasets.load_mnist(config.data_dir)
+    """The config's dataset as uint8 arrays, cut to ``train_limit``/``test_limit``.
+
+    Raises:
+        DataError: The data cannot be loaded, or (``idx``) is not 28x28 images
+            with labels 0-9, which the models need.
+    """
+    (x_train, y_train), (x_test, y_test) = datasets.load_dataset(config.dataset, config.data_dir)
+    for x, y in ((x_train, y_train), (x_test, y_test)):
+        if x.shape[1:] != (28, 28) or (y.size and (y.min() < 0 or y.max() > 9)):
+            raise DataError(
+                f"{config.data_dir}: the models need 28x28 images with labels 0-9; this "
+                f"dataset has {x.shape[1]}x{x.shape[2]} images, labels {y.min()}-{y.max()}"
+            )
     if config.train_limit:
         x_train, y_train = x_train[: config.train_limit], y_train[: config.train_limit]
     if config.test_limit:
@@ -208,12 +254,17 @@ def train(
     Returns:
         A :class:`TrainResult`.
     """
-    config = config or TrainConfig()
+    config = resolve_config(config or TrainConfig(), find_data=data is None)
     keras.utils.set_random_seed(config.seed)
-    precision = resolve_precision(config.precision)
+    precision = config.precision
 
     data_source = (
-        {"split": "test", "limit": config.test_limit, "data_dir": config.data_dir}
+        {
+            "split": "test",
+            "limit": config.test_limit,
+            "dataset": config.dataset,
+            "data_dir": config.data_dir,
+        }
         if data is None
         else {"split": "test", "source": "arrays"}
     )
@@ -253,14 +304,29 @@ def train(
     else:
         fit_args = {"x": x_fit, "y": y_fit, "batch_size": config.batch_size, "shuffle": True}
     timer = EpochTimer()
+    callbacks: list[keras.callbacks.Callback] = [timer]
+    staging, history_logger = None, None
+    if save:
+        # The run is assembled here from the start: history.csv grows epoch by
+        # epoch, and stays (in this hidden folder) if training is interrupted.
+        name = runs.new_run_name(config.model)
+        staging = runs.staging_dir(config.out_dir, name)
+        history_logger = HistoryCSV(str(staging / HISTORY_CSV))
+        callbacks.append(history_logger)
     start = time.perf_counter()
-    fit_history = fit_model.fit(
-        **fit_args,
-        epochs=config.epochs,
-        validation_data=(x_val, y_val) if has_val else None,
-        verbose=verbose,
-        callbacks=[timer],
-    )
+    try:
+        fit_history = fit_model.fit(
+            **fit_args,
+            epochs=config.epochs,
+            validation_data=(x_val, y_val) if has_val else None,
+            verbose=verbose,
+            callbacks=callbacks,
+        )
+    except BaseException:
+        if history_logger is not None:
+            history_logger.on_train_end()  # Closes the file; fit did not get to.
+            log(f"Training stopped; its history so far is in {staging / HISTORY_CSV}")
+        raise
     train_seconds = time.perf_counter() - start
     history = {k: [float(v) for v in values] for k, values in fit_history.history.items()}
 
@@ -293,7 +359,7 @@ def train(
         "n_test": int(len(x_test)),
         "seed": config.seed,
         "precision": precision,
-        "steps_per_execution": resolve_steps_per_execution(config.steps_per_execution),
+        "steps_per_execution": config.steps_per_execution,
         "backend": keras.backend.backend(),
         "versions": envinfo.package_versions(),
         "cpu": envinfo.cpu_info(),
@@ -308,7 +374,7 @@ def train(
         test_probabilities=test_probabilities,
     )
     if save:
-        result.run_dir = save_run(result, first_images, first_labels)
+        result.run_dir = save_run(result, first_images, first_labels, staging=staging)
         log(f"Saved run to {result.run_dir}")
         if report:
             gallery = None
@@ -341,18 +407,13 @@ def write_run_report(
         return None
 
 
-def history_csv(history: dict[str, list[float]]) -> str:
-    """The history as CSV text: an ``epoch`` column (from 1), then one column per metric."""
-    keys = list(history)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["epoch", *keys])
-    for i in range(len(next(iter(history.values()), []))):
-        writer.writerow([i + 1, *(repr(history[k][i]) for k in keys)])
-    return buffer.getvalue()
-
-
-def save_run(result: TrainResult, x_train: np.ndarray, y_train: np.ndarray) -> Path:
+def save_run(
+    result: TrainResult,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    staging: Path | None = None,
+) -> Path:
     """Write a complete run directory and point ``latest`` at it.
 
     Everything is written into a staging folder first, so an interrupted run
@@ -362,20 +423,30 @@ def save_run(result: TrainResult, x_train: np.ndarray, y_train: np.ndarray) -> P
         result: What :func:`train` produced.
         x_train: The first training images, for ``samples.png``.
         y_train: Their labels.
+        staging: The staging folder :func:`train` made (holding ``history.csv``
+            written during training); by default a new one.
     """
     config = result.config
-    name = runs.new_run_name(config.model)
-    staging = runs.staging_dir(config.out_dir, name)
+    if staging is None:
+        staging = runs.staging_dir(config.out_dir, runs.new_run_name(config.model))
+    name = runs.staged_name(staging)
     try:
         with atomic_path(staging / runs.MODEL_FILE) as tmp:
             result.model.save(tmp)
-        write_json(staging / "config.json", config.to_dict())
+        recorded = {"mnist_cnn_version": envinfo.package_versions()["mnist-cnn"]}
+        write_json(staging / "config.json", {**config.to_dict(), **recorded})
         write_json(staging / "history.json", result.history)
-        atomic_write_text(staging / "history.csv", history_csv(result.history))
+        if not (staging / HISTORY_CSV).is_file():
+            write_history_csv(result.history, staging / HISTORY_CSV)
         write_json(staging / "metrics.json", result.metrics)
         if result.history.get("loss"):
             plots.save_learning_curves(result.history, staging / "learning_curves.png")
-        plots.save_samples(x_train[:9], y_train[:9], staging / "samples.png")
+        plots.save_samples(
+            x_train[:9],
+            y_train[:9],
+            staging / "samples.png",
+            class_names=datasets.class_names(config.dataset),
+        )
         if result.evaluation is not None:
             write_json(staging / "evaluation.json", result.evaluation)
         return runs.publish(staging, name)
