@@ -442,7 +442,12 @@ def api_schema(app):
     config = SchemathesisConfig.from_dict(
         {
             "checks": {
-                "positive_data_acceptance": {"expected-statuses": ["2xx", "413", "415", "422"]}
+                "positive_data_acceptance": {"expected-statuses": ["2xx", "413", "415", "422"]},
+                # Schema-invalid bodies may also be too many images (413) or not
+                # images at all (415): both are declared rejections.
+                "negative_data_rejection": {
+                    "expected-statuses": ["400", "401", "403", "404", "406", "413", "415", "422"]
+                },
             }
         }
     )

@@ -66,7 +66,6 @@ __all__ = [
     "ink_to_mnist",
     "load_image",
     "preprocess",
-    "preprocess_array",
     "save_preview",
     "to_mnist",
 ]
@@ -1251,21 +1250,6 @@ def _rim_is_dark(work: np.ndarray) -> bool:
     )
     paper = float(np.percentile(work, 75))
     return any(float(np.mean(side < 0.45 * paper)) >= 0.9 for side in sides)
-
-
-def preprocess_array(gray: np.ndarray) -> np.ndarray:
-    """Normalise a grayscale array holding one digit (either polarity) to MNIST's 28x28.
-
-    Args:
-        gray: ``(H, W)`` array in [0, 1] (or uint8), 1 = white.
-
-    Returns:
-        float32 ``(28, 28)`` in [0, 1], white digit on black.
-
-    Raises:
-        ImageError: No digit is found.
-    """
-    return preprocess(np.asarray(gray)).image28
 
 
 def to_mnist(
