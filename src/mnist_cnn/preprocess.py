@@ -947,6 +947,8 @@ class PlainReading:
             resolution (ink and shading are smooth; sensor noise is not).
         ruled: The threshold took grid or ruling lines for ink (two or more
             straight lines across 80 % of the picture in one direction).
+        frame_decides: The border showed the polarity (at least 70 % of it
+            in one class); otherwise the minority class was taken for ink.
     """
 
     image28: np.ndarray
@@ -957,6 +959,7 @@ class PlainReading:
     contrast: float
     structure: float = 1.0
     ruled: bool = False
+    frame_decides: bool = True
 
     @property
     def has_ink(self) -> bool:
@@ -994,6 +997,7 @@ def plain_reading(
     """
     threshold = baseline.otsu_threshold(work)
     light = work > threshold
+    frame = baseline.polarity_from_frame(light)
     if dark_ink is None:
         dark_ink = baseline.dark_ink_by_frame(light)
     ink, mask = baseline.plain_ink(work, dark_ink=dark_ink)
@@ -1001,7 +1005,10 @@ def plain_reading(
     ground, strokes = work[~ink_class], work[ink_class]
     if ground.size == 0 or strokes.size == 0:
         empty = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
-        return PlainReading(empty, np.zeros(work.shape, bool), dark_ink, 0.0, 0.0, 0.0, structure)
+        return PlainReading(
+            empty, np.zeros(work.shape, bool), dark_ink, 0.0, 0.0, 0.0, structure,
+            frame_decides=frame is not None,
+        )  # fmt: skip
     contrast = abs(float(np.median(ground)) - float(np.median(strokes)))
     # The ground's spread is measured away from the strokes: the blurred
     # edges of an upscaled low-resolution digit are not uneven paper.
@@ -1026,6 +1033,7 @@ def plain_reading(
         contrast=contrast,
         structure=structure,
         ruled=_ruled(mask),
+        frame_decides=frame is not None,
     )
 
 
@@ -1096,7 +1104,9 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     ground varies by more than :data:`UNEVEN_PAPER` of the ink's contrast,
     or the threshold took grid or ruling lines for ink (the page reading is
     taken, or, given ``classify``, whichever of the two the classifier is
-    surer of).
+    surer of). Given ``classify``, a digit whose ink touches so much of the
+    frame that the border does not show the polarity is also read both
+    ways, and the classifier keeps the surer reading.
 
     Args:
         source: Anything :func:`load_image` accepts.
@@ -1135,12 +1145,7 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     # The readings the classifier may arbitrate between. A desk along a side
     # is a structural finding: the page reading is taken outright.
     readings: list[PlainReading | None] = [plain] if plain.has_ink and not desk else []
-    if (
-        readings
-        and classify is not None
-        and not plain.ruled
-        and baseline.polarity_from_frame(work > baseline.otsu_threshold(work)) is None
-    ):
+    if readings and classify is not None and not plain.ruled and not plain.frame_decides:
         # Ink touching much of the frame (a bold or blurry digit filling its
         # box) leaves the polarity open: the classifier reads both ways.
         other = plain_reading(work, structure, dark_ink=not plain.inverted)
@@ -1158,6 +1163,7 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
             plain = best
     if use_page:
         image28, components, zone, stroke_width, thickened = page
+        pieces = find_components(info)
         zy, zx = np.nonzero(zone)
         box = info.to_original(
             (int(zx.min()), int(zy.min()), int(zx.max()) + 1, int(zy.max()) + 1)
@@ -1172,7 +1178,7 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
             components=len(components),
             method="page",
             digits_side_by_side=count_side_by_side(
-                [c.box for c in find_components(info)], [c.area for c in find_components(info)]
+                [c.box for c in pieces], [c.area for c in pieces]
             ),
         )
     if not plain.has_ink:
