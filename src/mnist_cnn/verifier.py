@@ -32,9 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import reading, synthetic
+from . import synthetic
 from .errors import ImageError, ModelError
 from .fileio import atomic_path, write_json
+from .vision import reading
 
 __all__ = [
     "Verifier",
@@ -148,7 +149,7 @@ def make_examples(
         number, _ = random_number(x, y, rng)
         record: list = []
         try:
-            reading._read_number(
+            reading.read_number_recorded(
                 number.image, classify, None, reading.WEIGHTS_WITHOUT_VERIFIER, record
             )
         except ImageError:

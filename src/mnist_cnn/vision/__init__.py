@@ -1,11 +1,18 @@
 """Real images of handwriting: the stages between a picture and the model's 28x28 input.
 
 This package owns everything that turns a photo, scan or drawing into
-MNIST-form digits, and the synthetic inputs used to test that:
+MNIST-form digits, in small stages testable on their own:
+:mod:`~mnist_cnn.vision.loading` (any file, bytes or array to grayscale),
 :mod:`~mnist_cnn.vision.baseline` (LeCun's plain normalisation: the floor
-every other step must beat), :mod:`~mnist_cnn.vision.variants` (MNIST digits
-made to look like what people send: tight crops, 1-bit scans, low-resolution
-upscales, stretched squares, photos on paper). It may import numpy, scipy and
-Pillow, and :mod:`mnist_cnn.errors` / :mod:`mnist_cnn.fileio`; never Keras or
-a backend, so a service can read images without loading TensorFlow.
+every other step must beat), :mod:`~mnist_cnn.vision.ink` (the page
+reading's ink analysis: desk, background, grid lines, faint strokes),
+:mod:`~mnist_cnn.vision.normalise` (one digit: the plain and page readings
+and the choice between them), :mod:`~mnist_cnn.vision.reading` (whole
+numbers: segmentation, marks, the verifier's scoring), and the synthetic
+inputs that test them, :mod:`~mnist_cnn.vision.variants` (the stress
+corpus) and :mod:`~mnist_cnn.vision.degrade` (real-input augmentation).
+It may import numpy, scipy and Pillow, and :mod:`mnist_cnn.errors` and
+:mod:`mnist_cnn.fileio`; never Keras, a backend or matplotlib, so a service
+can read images without loading TensorFlow (``tests/test_layout.py``).
+Classifiers come in as callables.
 """

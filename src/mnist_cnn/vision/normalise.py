@@ -1,0 +1,508 @@
+"""One digit in any picture, normalised to MNIST's 28x28: the plain and page readings.
+
+:func:`preprocess` makes the *plain* reading (LeCun's normalisation,
+:mod:`mnist_cnn.vision.baseline`) of every image and the *page* reading
+(:mod:`mnist_cnn.vision.ink`) only where the plain one shows a page it
+cannot handle; where two readings are possible, a classifier passed in
+arbitrates. It also counts digits written side by side, and
+:func:`save_preview` shows what the model saw. Imports numpy, scipy and
+Pillow only: the classifier is any callable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+from scipy import ndimage as ndi
+
+from ..errors import ImageError
+from ..fileio import atomic_path
+from . import baseline
+from .ink import (
+    MNIST_SIZE,
+    Component,
+    InkMap,
+    analyse_ink,
+    blank_error,
+    digit_zone,
+    find_components,
+    has_ink,
+    ink_to_mnist,
+    measure_stroke_width,
+    robust_sigma,
+    select_digit,
+    to_working_scale,
+)
+from .loading import ImageSource, load_image, source_name
+
+__all__ = [
+    "UNEVEN_PAPER",
+    "Classifier",
+    "PlainReading",
+    "PreprocessResult",
+    "count_side_by_side",
+    "page_reading",
+    "plain_reading",
+    "preprocess",
+    "save_preview",
+    "to_mnist",
+]
+
+
+@dataclass(frozen=True)
+class PreprocessResult:
+    """A preprocessed digit and what was found on the way, for previews and debugging.
+
+    Attributes:
+        image28: The model input, float32 ``(28, 28)`` in [0, 1], white digit on
+            black, MNIST style.
+        gray: The input in grayscale, float32 ``(H, W)`` in [0, 1], 1 = white.
+        ink_box: Bounding box ``(x0, y0, x1, y1)`` of the digit in input pixels
+            (end exclusive).
+        inverted: True when the input was dark ink on light paper.
+        stroke_width: Median stroke width found in the input, in input pixels.
+        thickened_by: How many working pixels strokes were thickened by before
+            shrinking (0 when they were already as thick as MNIST's).
+        components: Number of ink components kept as the digit (after specks
+            were dropped).
+        method: Which reading was used: ``"plain"`` (LeCun's normalisation of
+            the whole image) or ``"page"`` (paper modelled first).
+        digits_side_by_side: How many digit-sized pieces of ink stand side by
+            side (see :func:`count_side_by_side`); more than 1 means the image
+            holds a number, which ``read`` reads, not one digit.
+    """
+
+    image28: np.ndarray
+    gray: np.ndarray
+    ink_box: tuple[int, int, int, int]
+    inverted: bool
+    stroke_width: float
+    thickened_by: float
+    components: int
+    method: str = "plain"
+    digits_side_by_side: int = 1
+
+
+#: A plain reading whose paper varies by more than this fraction of the
+#: ink's contrast has uneven light or a textured ground: the page reading
+#: (background flattening) is then tried beside it.
+UNEVEN_PAPER = 0.15
+# Otsu's effectiveness (between-class over total variance) below which a
+# thresholded image is noise or shading rather than ink on a ground:
+# Gaussian noise gives about 0.64, uniform noise 0.75, a digit over 0.9.
+_MIN_SEPARATION = 0.8
+_MIN_CONTRAST = 0.06
+# A blurry upscale of an 8x8 digit separates no better than uniform noise
+# (0.70); what tells them apart is that its neighbouring pixels agree.
+_MIN_STRUCTURE = 0.5
+
+Classifier = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class PlainReading:
+    """LeCun's plain normalisation of a whole image, and how far it can be trusted.
+
+    Attributes:
+        image28: float32 ``(28, 28)``, white on black.
+        mask: bool ``(h, w)`` kept ink at the working resolution.
+        inverted: True for dark ink on a light ground.
+        uneven: Spread of the ground's brightness away from the strokes,
+            over the ink's contrast (robust standard deviation over the gap
+            between the medians); 0 when the strokes leave little ground.
+        separation: Otsu's effectiveness, in [0, 1].
+        contrast: Gap between the ground's and the ink's median brightness.
+        structure: Correlation of neighbouring pixels in the image at its own
+            resolution (ink and shading are smooth; sensor noise is not).
+        ruled: The threshold took grid or ruling lines for ink (two or more
+            straight lines across 80 % of the picture in one direction).
+        frame_decides: The border showed the polarity (at least 70 % of it
+            in one class); otherwise the minority class was taken for ink.
+    """
+
+    image28: np.ndarray
+    mask: np.ndarray
+    inverted: bool
+    uneven: float
+    separation: float
+    contrast: float
+    structure: float = 1.0
+    ruled: bool = False
+    frame_decides: bool = True
+
+    @property
+    def has_ink(self) -> bool:
+        """Ink on a ground, not a flat or noisy image."""
+        return (
+            bool(self.mask.any())
+            and self.contrast >= _MIN_CONTRAST
+            and self.structure >= _MIN_STRUCTURE / 2
+            and (self.separation >= _MIN_SEPARATION or self.structure >= _MIN_STRUCTURE)
+        )
+
+
+def _neighbour_correlation(gray: np.ndarray) -> float:
+    """Mean correlation of horizontally and vertically adjacent pixels (0 for noise)."""
+    values = np.asarray(gray, np.float64)
+    scores = []
+    for a, b in ((values[:, 1:], values[:, :-1]), (values[1:], values[:-1])):
+        if a.size < 4:
+            continue
+        a, b = a - a.mean(), b - b.mean()
+        denominator = float(np.sqrt((a * a).sum() * (b * b).sum()))
+        scores.append(float((a * b).sum()) / denominator if denominator > 0 else 0.0)
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def plain_reading(
+    work: np.ndarray, structure: float = 1.0, dark_ink: bool | None = None
+) -> PlainReading:
+    """The plain recipe (:mod:`mnist_cnn.vision.baseline`) on a working-scale grayscale image.
+
+    Args:
+        work: float32 ``(h, w)`` grayscale in [0, 1], 1 = white.
+        structure: The image's :func:`_neighbour_correlation` at its own resolution.
+        dark_ink: The polarity, if known; otherwise the frame (or the minority) decides.
+    """
+    threshold = baseline.otsu_threshold(work)
+    light = work > threshold
+    frame = baseline.polarity_from_frame(light)
+    if dark_ink is None:
+        dark_ink = baseline.dark_ink_by_frame(light)
+    ink, mask = baseline.plain_ink(work, dark_ink=dark_ink)
+    ink_class = ~light if dark_ink else light
+    ground, strokes = work[~ink_class], work[ink_class]
+    if ground.size == 0 or strokes.size == 0:
+        empty = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
+        return PlainReading(
+            empty, np.zeros(work.shape, bool), dark_ink, 0.0, 0.0, 0.0, structure,
+            frame_decides=frame is not None,
+        )  # fmt: skip
+    contrast = abs(float(np.median(ground)) - float(np.median(strokes)))
+    # The ground's spread is measured away from the strokes: the blurred
+    # edges of an upscaled low-resolution digit are not uneven paper.
+    reach = max(2, round(0.08 * max(work.shape)))
+    away = ~ndi.binary_dilation(ink_class, iterations=reach)
+    far = work[away]
+    uneven = robust_sigma(far) / max(contrast, 1e-3) if far.size >= 0.05 * work.size else 0.0
+    total = float(work.var())
+    between = (
+        ground.size
+        * strokes.size
+        / work.size**2
+        * (float(ground.mean()) - float(strokes.mean())) ** 2
+    )
+    separation = between / total if total > 0 else 0.0
+    return PlainReading(
+        image28=baseline.fit_mnist(ink, mask),
+        mask=mask,
+        inverted=dark_ink,
+        uneven=uneven,
+        separation=separation,
+        contrast=contrast,
+        structure=structure,
+        ruled=_ruled(mask),
+        frame_decides=frame is not None,
+    )
+
+
+def _ruled(mask: np.ndarray) -> bool:
+    """Two or more thin straight lines across 80 % of ``mask`` in one direction (squared
+    or ruled paper). A digit's stroke in a tight crop may run across the picture, but
+    not as two thin parallel lines."""
+    height, width = mask.shape
+    if min(height, width) < 64:  # a small cut-out, not a page
+        return False
+    for axis, structure in (
+        (0, np.ones((1, max(2, int(0.8 * width))), bool)),
+        (1, np.ones((max(2, int(0.8 * height)), 1), bool)),
+    ):
+        lines = ndi.binary_opening(mask, structure=structure)
+        if not lines.any():
+            continue
+        labels, _ = ndi.label(lines, structure=np.ones((3, 3), bool))
+        across = mask.shape[axis]
+        thin = [
+            s
+            for s in ndi.find_objects(labels)
+            if s[axis].stop - s[axis].start <= max(3, 0.03 * across)
+        ]
+        if len(thin) >= 2:
+            return True
+    return False
+
+
+def page_reading(
+    info: InkMap,
+) -> tuple[np.ndarray, list[Component], np.ndarray, float, float] | None:
+    """The page pipeline's reading of the one digit in ``info``.
+
+    Returns:
+        ``(image28, components, zone, stroke_width, thickened_by)``, or ``None``
+        when no digit-sized ink is found.
+    """
+    if not has_ink(info):
+        return None
+    components = select_digit(info)
+    if not components:
+        return None
+    selected = np.array([c.label for c in components])
+    digit = np.isin(info.labels, selected)
+    ys, xs = np.nonzero(digit)
+    longer_side = max(ys.max() - ys.min() + 1, xs.max() - xs.min() + 1)
+    if longer_side < 0.02 * max(info.labels.shape) or longer_side < 4:
+        return None
+    zone = digit_zone(info, selected)
+    ink = np.where(zone, info.ink, 0.0).astype(np.float32)
+    stroke_width = measure_stroke_width(digit, ink)
+    image28, thickened = ink_to_mnist(ink, digit, stroke_width)
+    return image28, components, zone & (ink > 0.02), stroke_width, thickened
+
+
+def preprocess(source: ImageSource, classify: Classifier | None = None) -> PreprocessResult:
+    """Find the one digit in an image and normalise it the MNIST way, keeping the details.
+
+    Two readings are made. The *plain* one is LeCun's normalisation of the
+    whole image (one Otsu threshold, the class the frame does not hold is
+    ink, specks dropped, fitted to 20x20 and centred by centre of mass): it
+    reads cut-out scans, 1-bit and low-resolution images, and bold or tightly
+    cropped digits. The *page* one first models the paper (a desk around the
+    page, uneven light, grid and ruling lines) before finding the ink. The
+    plain reading is used unless the picture shows a page that it cannot
+    handle: a desk runs along a side (the page reading is taken), or the
+    ground varies by more than :data:`UNEVEN_PAPER` of the ink's contrast,
+    or the threshold took grid or ruling lines for ink (the page reading is
+    taken, or, given ``classify``, whichever of the two the classifier is
+    surer of). Given ``classify``, a digit whose ink touches so much of the
+    frame that the border does not show the polarity is also read both
+    ways, and the classifier keeps the surer reading.
+
+    Args:
+        source: Anything :func:`load_image` accepts.
+        classify: Optional classifier, ``(N, 28, 28)`` float32 -> ``(N, 10)``
+            probabilities, that arbitrates between the two readings.
+
+    Returns:
+        A :class:`PreprocessResult`; its ``image28`` is what :func:`to_mnist`
+        returns, and ``method`` says which reading was used.
+
+    Raises:
+        ImageError: The image cannot be read, or no ink structure is found
+            in it (uniform, pure noise, or below the contrast floor).
+    """
+    name = source_name(source)
+    gray = load_image(source)
+    work, scale = to_working_scale(gray)
+    # The plain recipe reads small images at their own resolution (an
+    # enlargement would only blur a 1-bit or blocky scan); large ones shrunk.
+    if scale > 1.0:
+        work, scale = gray, 1.0
+    structure = _neighbour_correlation(work)
+    plain = plain_reading(work, structure)
+    needs_page = not plain.has_ink or plain.uneven > UNEVEN_PAPER or plain.ruled
+    page = None
+    info = None
+    if needs_page or (plain.inverted and _rim_is_dark(work)):
+        try:
+            info = analyse_ink(gray)
+        except (ValueError, MemoryError) as exc:
+            raise ImageError(f"{name}: cannot process the image ({exc})") from None
+        needs_page = needs_page or info.outside_paper
+        if needs_page:
+            page = page_reading(info)
+    desk = info is not None and info.outside_paper
+    # The readings the classifier may arbitrate between. A desk along a side
+    # is a structural finding: the page reading is taken outright.
+    readings: list[PlainReading | None] = [plain] if plain.has_ink and not desk else []
+    if readings and classify is not None and not plain.ruled and not plain.frame_decides:
+        # Ink touching much of the frame (a bold or blurry digit filling its
+        # box) leaves the polarity open: the classifier reads both ways.
+        other = plain_reading(work, structure, dark_ink=not plain.inverted)
+        if other.has_ink:
+            readings.append(other)
+    use_page = page is not None and needs_page
+    if use_page:
+        readings.append(None)  # the page reading
+    if classify is not None and len(readings) > 1:
+        images = [page[0] if r is None else r.image28 for r in readings]
+        probs = np.asarray(classify(np.stack(images)))
+        best = readings[int(np.argmax(probs.max(axis=1)))]
+        use_page = best is None
+        if best is not None:
+            plain = best
+    if use_page:
+        image28, components, zone, stroke_width, thickened = page
+        pieces = find_components(info)
+        zy, zx = np.nonzero(zone)
+        box = info.to_original(
+            (int(zx.min()), int(zy.min()), int(zx.max()) + 1, int(zy.max()) + 1)
+        )
+        return PreprocessResult(
+            image28=image28,
+            gray=gray,
+            ink_box=box,
+            inverted=info.inverted,
+            stroke_width=stroke_width / info.scale,
+            thickened_by=thickened,
+            components=len(components),
+            method="page",
+            digits_side_by_side=count_side_by_side(
+                [c.box for c in pieces], [c.area for c in pieces]
+            ),
+        )
+    if not plain.has_ink:
+        raise blank_error(name)
+    ys, xs = np.nonzero(plain.mask)
+    height, width = gray.shape
+    box = (
+        max(0, int(np.floor(xs.min() / scale))),
+        max(0, int(np.floor(ys.min() / scale))),
+        min(width, int(np.ceil((xs.max() + 1) / scale))),
+        min(height, int(np.ceil((ys.max() + 1) / scale))),
+    )
+    labels, count = ndi.label(plain.mask, structure=np.ones((3, 3), bool))
+    pieces = ndi.find_objects(labels)
+    areas = np.bincount(labels.ravel())[1:]
+    return PreprocessResult(
+        image28=plain.image28,
+        gray=gray,
+        ink_box=box,
+        inverted=plain.inverted,
+        stroke_width=measure_stroke_width(plain.mask) / scale,
+        thickened_by=0.0,
+        components=int(count),
+        method="plain",
+        digits_side_by_side=count_side_by_side(
+            [(p[1].start, p[0].start, p[1].stop, p[0].stop) for p in pieces],
+            [int(a) for a in areas],
+        ),
+    )
+
+
+def count_side_by_side(boxes: list[tuple[int, int, int, int]], areas: list[int]) -> int:
+    """How many pieces of ink look like separate digits written side by side.
+
+    A piece counts when it is at least half as tall as the tallest and has at
+    least a tenth of the largest's ink; pieces whose columns overlap by more
+    than a third of the narrower one's width count once (the two strokes of
+    a '4', a '5' whose bar came apart).
+
+    Args:
+        boxes: ``(x0, y0, x1, y1)`` per piece, end exclusive.
+        areas: Ink pixels per piece.
+    """
+    if not boxes:
+        return 0
+    tallest = max(b[3] - b[1] for b in boxes)
+    largest = max(areas)
+    big = sorted(
+        (
+            b
+            for b, a in zip(boxes, areas, strict=True)
+            if b[3] - b[1] >= 0.5 * tallest and a >= 0.1 * largest
+        ),
+        key=lambda b: b[0],
+    )
+    count, right, left = 0, None, None
+    for x0, _, x1, _ in big:
+        if right is not None:
+            overlap = min(right, x1) - max(left, x0)
+            if overlap > min(right - left, x1 - x0) / 3:
+                left, right = min(left, x0), max(right, x1)
+                continue
+        count += 1
+        left, right = x0, x1
+    return count
+
+
+def _rim_is_dark(work: np.ndarray) -> bool:
+    """Cheap test for a dark desk or margin along a side, before the page analysis."""
+    sides = (
+        work[:3].mean(axis=0),
+        work[-3:].mean(axis=0),
+        work[:, :3].mean(axis=1),
+        work[:, -3:].mean(axis=1),
+    )
+    paper = float(np.percentile(work, 75))
+    return any(float(np.mean(side < 0.45 * paper)) >= 0.9 for side in sides)
+
+
+def to_mnist(
+    source: ImageSource, *, assume_mnist: bool = False, classify: Classifier | None = None
+) -> np.ndarray:
+    """Turn an image of one handwritten digit into the model's 28x28 input.
+
+    Args:
+        source: Anything :func:`load_image` accepts: a path, bytes, a PIL image
+            or a numpy array (e.g. a canvas drawing), either polarity.
+        assume_mnist: The image is already MNIST-formatted (the CLI's ``--raw``):
+            only convert to grayscale and scale to [0, 1]; no inversion, no
+            cropping, no centring.
+        classify: Optional classifier that arbitrates between readings (see
+            :func:`preprocess`).
+
+    Returns:
+        float32 ``(28, 28)`` in [0, 1], white digit on black, MNIST style.
+
+    Raises:
+        ImageError: The image cannot be read; with ``assume_mnist`` it is not
+            28x28; otherwise no digit is found in it.
+    """
+    if assume_mnist:
+        gray = load_image(source)
+        if gray.shape != (MNIST_SIZE, MNIST_SIZE):
+            height, width = gray.shape
+            raise ImageError(
+                f"{source_name(source)}: expected a 28x28 MNIST image, got {width}x{height} "
+                "pixels (leave out --raw to preprocess any image)"
+            )
+        return gray
+    return preprocess(source, classify).image28
+
+
+# --------------------------------------------------------------------------- previews
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    return (np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+
+def save_preview(
+    pairs: list[tuple[str, np.ndarray, np.ndarray]], path: str | os.PathLike[str]
+) -> Path:
+    """Write a PNG showing, for each input, the original beside the 28x28 the model saw.
+
+    Args:
+        pairs: ``(label, original_gray, image28)`` triples: a caption (file name
+            and prediction, say), the grayscale input (any size, 1 = white)
+            and the model input (28x28, 1 = ink).
+        path: Where to write the PNG (atomically).
+
+    Returns:
+        The path written.
+    """
+    cell = 168  # 28 * 6: the model input upscaled with nearest neighbour
+    caption = 16
+    rows = max(1, len(pairs))
+    sheet = Image.new("L", (2 * cell + 30, rows * (cell + caption + 10) + 10), 255)
+    draw = ImageDraw.Draw(sheet)
+    for row, (label, original, image28) in enumerate(pairs):
+        top = 10 + row * (cell + caption + 10)
+        original_img = Image.fromarray(_to_uint8(original), mode="L")
+        original_img.thumbnail((cell, cell), Image.LANCZOS)
+        offset = ((cell - original_img.width) // 2, (cell - original_img.height) // 2)
+        sheet.paste(original_img, (10 + offset[0], top + offset[1]))
+        draw.rectangle([10, top, 10 + cell - 1, top + cell - 1], outline=160)
+        model_img = Image.fromarray(_to_uint8(image28), mode="L").resize(
+            (cell, cell), Image.NEAREST
+        )
+        sheet.paste(model_img, (cell + 20, top))
+        draw.text((10, top + cell + 2), str(label)[:60], fill=0)
+    with atomic_path(path) as tmp:
+        sheet.save(tmp, format="PNG")
+    return Path(path)
