@@ -187,13 +187,11 @@ def main() -> None:
     }
     # The reproduction: the first 20 test digits cut to their ink box,
     # dark on white, upscaled 8x bilinear.
-    first = [
-        Image.fromarray((255 - 230 * variants.ink_box_crop(d)).astype(np.uint8)).resize(
-            (8 * variants.ink_box_crop(d).shape[1], 8 * variants.ink_box_crop(d).shape[0]),
-            Image.BILINEAR,
-        )
-        for d in x[:20]
-    ]
+    first = []
+    for digit in x[:20]:
+        crop = variants.ink_box_crop(digit)
+        dark = Image.fromarray(variants.to_uint8(1.0 - 0.9 * crop))
+        first.append(dark.resize((8 * crop.shape[1], 8 * crop.shape[0]), Image.BILINEAR))
     seen = np.stack([preprocess.to_mnist(np.asarray(im), classify=predictor) for im in first])
     report["first_20_tight_crops_right"] = int(
         np.sum(predictor.predict_proba(seen).argmax(axis=1) == y[:20])

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError
+from .inference import image_batch  # numpy only: no Keras behind it
 
 __all__ = [
     "INPUT_NAME",
@@ -121,8 +122,6 @@ class OnnxClassifier(_OnnxModel):
         Returns:
             ``(N, 10)`` float32 probabilities.
         """
-        from .inference import image_batch  # numpy only: no Keras behind it
-
         x = image_batch(images)
         if len(x) == 0:
             return np.zeros((0, 10), np.float32)

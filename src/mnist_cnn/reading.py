@@ -3,34 +3,5 @@
 Kept so that ``from mnist_cnn import reading`` works as the README shows it.
 """
 
-from .vision.reading import (
-    WEIGHTS_WITH_VERIFIER,
-    WEIGHTS_WITHOUT_VERIFIER,
-    Classifier,
-    DigitCrop,
-    Mark,
-    ReadDigit,
-    ReadResult,
-    ScoreWeights,
-    Verifier,
-    read_number,
-    read_number_recorded,
-    save_boxes_preview,
-    segment_digits,
-)
-
-__all__ = [
-    "WEIGHTS_WITHOUT_VERIFIER",
-    "WEIGHTS_WITH_VERIFIER",
-    "Classifier",
-    "DigitCrop",
-    "Mark",
-    "ReadDigit",
-    "ReadResult",
-    "ScoreWeights",
-    "Verifier",
-    "read_number",
-    "read_number_recorded",
-    "save_boxes_preview",
-    "segment_digits",
-]
+from .vision.reading import *  # noqa: F403 - the public names, as listed there
+from .vision.reading import __all__  # noqa: F401
