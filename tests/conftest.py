@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from helpers import read_idx_gz
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-REPO = Path(__file__).resolve().parents[1]
-MNIST_DIR = REPO / "data" / "mnist"
-
-
-def _read_idx_gz(name: str, offset: int, shape: tuple[int, ...]) -> np.ndarray:
-    # Deliberately independent of mnist_cnn.datasets, so tests of other modules
-    # do not depend on the loader they are not testing.
-    with gzip.open(MNIST_DIR / name, "rb") as f:
-        data = f.read()
-    return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape)
 
 
 @pytest.fixture(scope="session")
 def mnist_test() -> tuple[np.ndarray, np.ndarray]:
     """The 10,000 MNIST test images (uint8, (N, 28, 28)) and labels."""
-    x = _read_idx_gz("t10k-images-idx3-ubyte.gz", 16, (10000, 28, 28))
-    y = _read_idx_gz("t10k-labels-idx1-ubyte.gz", 8, (10000,))
+    x = read_idx_gz("t10k-images-idx3-ubyte.gz", 16, (10000, 28, 28))
+    y = read_idx_gz("t10k-labels-idx1-ubyte.gz", 8, (10000,))
     return x, y
 
 
@@ -48,8 +38,8 @@ def classify(tmp_path_factory):
         model = keras.saving.load_model(path)
     else:
         keras.utils.set_random_seed(0)
-        x = _read_idx_gz("train-images-idx3-ubyte.gz", 16, (60000, 28, 28))[:12000]
-        y = _read_idx_gz("train-labels-idx1-ubyte.gz", 8, (60000,))[:12000]
+        x = read_idx_gz("train-images-idx3-ubyte.gz", 16, (60000, 28, 28))[:12000]
+        y = read_idx_gz("train-labels-idx1-ubyte.gz", 8, (60000,))[:12000]
         model = models.build_model("baseline")
         model.fit(
             x.reshape(-1, 28, 28, 1).astype("float32") / 255.0,
@@ -69,8 +59,8 @@ def classify(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def verify():
-    """The packaged segment verifier (mnist_cnn.verifier.Verifier)."""
-    from mnist_cnn.verifier import Verifier
+    """The packaged segment verifier (mnist_cnn.inference.verifier.Verifier)."""
+    from mnist_cnn.inference.verifier import Verifier
 
     return Verifier.load()
 
@@ -79,7 +69,7 @@ def verify():
 def trained_run(tmp_path_factory):
     """One real training run on 6,000 MNIST images (2 epochs), saved as a run.
 
-    Returns the :class:`mnist_cnn.training.TrainResult`; its ``run_dir`` is
+    Returns the :class:`mnist_cnn.training.trainer.TrainResult`; its ``run_dir`` is
     under a temporary ``runs/`` folder.
     """
     from mnist_cnn.config import TrainConfig

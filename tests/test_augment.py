@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from mnist_cnn.augment import AugmentedBatches, RandomElastic, RandomStrokeWidth, build_augmenter
+from mnist_cnn.training.augment import (
+    AugmentedBatches,
+    RandomElastic,
+    RandomStrokeWidth,
+    build_augmenter,
+)
 
 
 @pytest.fixture(scope="module")

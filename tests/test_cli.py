@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mnist_cnn import cli, models
+from mnist_cnn import cli
+from mnist_cnn.cli.config_flags import train_config_from_args
+from mnist_cnn.models import registry
 
 
 @pytest.fixture
@@ -19,7 +21,7 @@ def in_tmp(tmp_path, monkeypatch):
 
 @pytest.fixture
 def no_packaged_model(tmp_path, monkeypatch):
-    monkeypatch.setattr(models, "default_model_path", lambda: tmp_path / "absent.keras")
+    monkeypatch.setattr(registry, "default_model_path", lambda: tmp_path / "absent.keras")
 
 
 @pytest.mark.slow
@@ -173,15 +175,18 @@ def photo_and_bad_files(tmp_path, mnist_test):
     import numpy as np
     from PIL import Image
 
-    from test_preprocess import _png_header, scaled_300
+    from helpers import png_header
+    from mnist_cnn.vision.variants import PHOTO_VARIANTS
+
+    scaled_300 = PHOTO_VARIANTS["scaled_300"]
 
     x, y = mnist_test
     photo = tmp_path / "photo.jpg"
     Image.fromarray(scaled_300(x[0], None)).convert("RGB").save(photo, quality=85)
     bad = {
         "text.png": b"this is not an image",
-        "bomb.png": _png_header(50_000, 50_000),
-        "zero.png": _png_header(0, 0),
+        "bomb.png": png_header(50_000, 50_000),
+        "zero.png": png_header(0, 0),
     }
     for name, data in bad.items():
         (tmp_path / name).write_bytes(data)
@@ -227,7 +232,7 @@ def test_read_a_number(trained_run, mnist_test, tmp_path, capsys):
     import numpy as np
     from PIL import Image
 
-    from mnist_cnn.synthetic import compose_number
+    from mnist_cnn.data.synthetic import compose_number
 
     x, y = mnist_test
     index = [3, 1, 4, 7]  # well-written test digits: 0 2 4 9
@@ -256,9 +261,11 @@ def test_packaged_model_works_without_training(tmp_path, mnist_test):
     """Right after install, with no runs/ anywhere, predict uses the shipped model."""
     from PIL import Image
 
-    from test_preprocess import scaled_300
+    from mnist_cnn.vision.variants import PHOTO_VARIANTS
 
-    if not models.default_model_path().exists():
+    scaled_300 = PHOTO_VARIANTS["scaled_300"]
+
+    if not registry.default_model_path().exists():
         pytest.skip("no packaged model in this checkout")
     x, y = mnist_test
     files = []
@@ -308,11 +315,11 @@ def test_train_flags_override_a_config_file(tmp_path):
     parser = cli.build_parser()
     args = parser.parse_args(["train", "--config", str(path), "--seed", "9", "--no-augment"])
     with pytest.raises(Exception, match="real_inputs needs augment"):
-        cli.train_config_from_args(args)
+        train_config_from_args(args)
     args = parser.parse_args(["train", "--config", str(path), "--seed", "9", "--epochs", "3"])
-    assert cli.train_config_from_args(args) == saved.replace(seed=9, epochs=3)
+    assert train_config_from_args(args) == saved.replace(seed=9, epochs=3)
     args = parser.parse_args(["train", "--config", str(path)])
-    assert cli.train_config_from_args(args) == saved
+    assert train_config_from_args(args) == saved
 
 
 def _fake_run(runs_dir: Path) -> Path:
@@ -335,12 +342,13 @@ def test_every_verb_that_finds_runs_takes_runs_dir():
         assert value == ("o" if verb in ("train", "cv") else "elsewhere"), verb
     # train's --out is an alias of --runs-dir
     args = parser.parse_args(["train", "--runs-dir", "elsewhere"])
-    assert cli.train_config_from_args(args).out_dir == "elsewhere"
+    assert train_config_from_args(args).out_dir == "elsewhere"
 
 
 def test_mnist_cnn_runs_moves_the_default_runs_folder(tmp_path, monkeypatch):
-    from mnist_cnn import inference, report
+    from mnist_cnn import inference
     from mnist_cnn.config import TrainConfig
+    from mnist_cnn.evaluation import report
 
     monkeypatch.chdir(tmp_path)
     run = _fake_run(tmp_path / "elsewhere")
@@ -349,7 +357,7 @@ def test_mnist_cnn_runs_moves_the_default_runs_folder(tmp_path, monkeypatch):
     )
     monkeypatch.setenv("MNIST_CNN_RUNS", "elsewhere")
     assert TrainConfig().out_dir == "elsewhere"
-    assert cli.train_config_from_args(cli.build_parser().parse_args(["train"])).out_dir == (
+    assert train_config_from_args(cli.build_parser().parse_args(["train"])).out_dir == (
         "elsewhere"
     )
     assert inference.resolve_model_path(None).resolve() == run / "model.keras"
@@ -390,12 +398,12 @@ def _write_idx_folder(folder: Path, n_train: int, n_test: int, seed: int = 0) ->
 def test_train_on_fashion_mnist_records_it_and_names_the_classes(in_tmp, monkeypatch, capsys):
     import hashlib
 
-    from mnist_cnn import datasets
+    from mnist_cnn.data import catalog
 
     folder = in_tmp / "fashion"
     _write_idx_folder(folder, 96, 16)
     published = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
-    monkeypatch.setattr(datasets, "FASHION_MNIST_FILES", published)
+    monkeypatch.setattr(catalog, "FASHION_MNIST_FILES", published)
     flags = ["--epochs", "1", "--verbose", "0", "--no-report", "--data-dir", str(folder)]
     # MNIST's checksums do not apply: without --dataset, the message says which flag to add.
     assert cli.main(["train", *flags]) == 2
@@ -415,7 +423,7 @@ def test_train_on_fashion_mnist_records_it_and_names_the_classes(in_tmp, monkeyp
     capsys.readouterr()
     assert cli.main(["predict", str(run), "--raw", "--json", str(image)]) == 0
     answer = json.loads(capsys.readouterr().out)
-    assert answer["label"] == datasets.DATASETS["fashion-mnist"][answer["digit"]]
+    assert answer["label"] == catalog.DATASETS["fashion-mnist"][answer["digit"]]
     # evaluate takes the run's dataset and folder from its config.json.
     assert cli.main(["evaluate", str(run), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n_test"] == 16
@@ -434,12 +442,12 @@ def test_a_config_from_another_machine_searches_for_its_data(tmp_path, capsys):
     elsewhere = str(tmp_path / "not-here")
     path.write_text(json.dumps(TrainConfig(epochs=2, data_dir=elsewhere).to_dict()))
     parser = cli.build_parser()
-    config = cli.train_config_from_args(parser.parse_args(["train", "--config", str(path)]))
+    config = train_config_from_args(parser.parse_args(["train", "--config", str(path)]))
     assert config == TrainConfig(epochs=2, data_dir=None)
     assert f"note: {elsewhere} (the config's data_dir) is not here" in capsys.readouterr().err
     # An idx folder cannot be searched for: the missing folder stays an error later.
     path.write_text(
         json.dumps(TrainConfig(dataset="idx", data_dir=elsewhere).to_dict()), encoding="utf-8"
     )
-    config = cli.train_config_from_args(parser.parse_args(["train", "--config", str(path)]))
+    config = train_config_from_args(parser.parse_args(["train", "--config", str(path)]))
     assert config.data_dir == elsewhere

@@ -63,10 +63,11 @@ def test_every_field_is_a_flag_with_its_default_and_help():
     import dataclasses
 
     from mnist_cnn import cli
+    from mnist_cnn.cli import config_flags
 
     parser = cli.build_parser()
     args = parser.parse_args(["train"])
-    assert cli.train_config_from_args(args) == TrainConfig()
+    assert config_flags.train_config_from_args(args) == TrainConfig()
     train = parser._subparsers._group_actions[0].choices["train"]
     by_dest = {a.dest: a for a in train._actions}
     for field in dataclasses.fields(TrainConfig):
@@ -85,7 +86,7 @@ def test_a_new_config_field_is_a_new_flag():
     import argparse
     import dataclasses
 
-    from mnist_cnn import cli
+    from mnist_cnn.cli import config_flags
 
     @dataclasses.dataclass(frozen=True)
     class Config:
@@ -94,7 +95,7 @@ def test_a_new_config_field_is_a_new_flag():
         mixup: bool = dataclasses.field(default=False, metadata={"help": "mix images"})
 
     parser = argparse.ArgumentParser()
-    cli.add_config_arguments(parser, Config)
+    config_flags.add_config_arguments(parser, Config)
     args = parser.parse_args(["--warmup-epochs", "5", "--label-smoothing", "0.1", "--mixup"])
     assert (args.warmup_epochs, args.label_smoothing, args.mixup) == (5, 0.1, True)
     assert args._given == {"warmup_epochs", "label_smoothing", "mixup"}

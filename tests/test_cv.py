@@ -5,9 +5,14 @@ import json
 import numpy as np
 import pytest
 
-from mnist_cnn import cli, compare, crossval
+from mnist_cnn import cli
+from mnist_cnn.cli import config_flags
+from mnist_cnn.cli import cv as cv_verb
+from mnist_cnn.cli import train as train_verb
 from mnist_cnn.config import TrainConfig
 from mnist_cnn.errors import ConfigError
+from mnist_cnn.evaluation import compare
+from mnist_cnn.training import crossval
 
 
 @pytest.mark.parametrize("folds", [2, 3, 5, 10])
@@ -135,7 +140,7 @@ def test_tiny_cv_interrupted_then_resumed(tmp_path, capsys):
 
 
 def _train_labels(n: int) -> np.ndarray:
-    from mnist_cnn import datasets
+    from mnist_cnn.data import datasets
 
     (_, y), _ = datasets.load_mnist()
     return y[:n]
@@ -166,10 +171,10 @@ def test_cv_takes_every_train_flag_into_its_config():
     args = parser.parse_args(
         ["cv", "--folds", "4", "--epochs", "2", "--seed", "3", "--out", "elsewhere"]
     )
-    config = cli.train_config_from_args(args)
+    config = config_flags.train_config_from_args(args)
     assert (config.epochs, config.seed, config.out_dir) == (2, 3, "elsewhere")
     train_args = parser.parse_args(["train"])
     for field in dataclasses.fields(TrainConfig):
         assert hasattr(train_args, field.name), f"no train flag for TrainConfig.{field.name}"
         assert hasattr(args, field.name), f"cv lacks the train flag for {field.name}"
-    assert args.func is cli.cmd_cv and train_args.func is cli.cmd_train
+    assert args.func is cv_verb.run and train_args.func is train_verb.run

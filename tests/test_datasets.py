@@ -1,4 +1,4 @@
-"""Tests for mnist_cnn.datasets: IDX parsing, look-up order, downloads, preprocessing.
+"""Tests for mnist_cnn.data: IDX parsing, look-up order, downloads, preprocessing.
 
 All offline: small IDX files are built here, and downloads use file:// URLs.
 """
@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_cnn import datasets
+from mnist_cnn.data import catalog, datasets, download, idx
 from mnist_cnn.errors import DataError, DownloadError
 
 REPO_MNIST_DIR = Path(__file__).resolve().parents[1] / "data" / "mnist"
 REAL_REPO_DATA_DIR = datasets._repo_data_dir  # Saved before the fixture replaces it.
-NAMES = tuple(datasets.MNIST_FILES)
+NAMES = tuple(catalog.MNIST_FILES)
 TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
@@ -82,7 +82,7 @@ def touch_mnist(directory: Path) -> Path:
 @pytest.fixture(autouse=True)
 def isolated_locations(tmp_path, monkeypatch):
     """Keep every test away from the real home, cache, environment and repo data."""
-    monkeypatch.delenv(datasets.DATA_ENV_VAR, raising=False)
+    monkeypatch.delenv(catalog.DATA_ENV_VAR, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.setattr(datasets, "_repo_data_dir", lambda: tmp_path / "no-repo" / "data")
@@ -93,7 +93,7 @@ def fake_mnist(tmp_path, monkeypatch):
     """A mirror folder of small valid files that MNIST_FILES is patched to accept."""
     mirror = tmp_path / "mirror"
     arrays = make_dataset(mirror, seed=1)
-    monkeypatch.setattr(datasets, "MNIST_FILES", decompressed_sums(mirror))
+    monkeypatch.setattr(catalog, "MNIST_FILES", decompressed_sums(mirror))
     return mirror, arrays
 
 
@@ -145,7 +145,7 @@ def test_read_idx_parses_gzip_and_plain_files(tmp_path, compress):
     images = np.arange(3 * 4 * 5, dtype=np.uint8).reshape(3, 4, 5)
     path = tmp_path / "images.idx"
     write_idx(path, images, compress=compress)
-    result = datasets.read_idx(path)
+    result = idx.read_idx(path)
     np.testing.assert_array_equal(result, images)
     assert result.dtype == np.uint8
     assert not result.flags.writeable
@@ -156,7 +156,7 @@ def test_read_idx_converts_big_endian_types_to_native(tmp_path, dtype):
     values = np.array([[-3, 0, 7], [100, -100, 1]]).astype(dtype)
     path = tmp_path / "values.gz"
     write_idx(path, values)
-    result = datasets.read_idx(path)
+    result = idx.read_idx(path)
     np.testing.assert_array_equal(result, values)
     assert result.dtype == np.dtype(dtype).newbyteorder("=")
 
@@ -164,9 +164,9 @@ def test_read_idx_converts_big_endian_types_to_native(tmp_path, dtype):
 def test_read_idx_checks_the_sha256_of_the_decompressed_bytes(tmp_path):
     path = tmp_path / "labels.gz"
     data = write_idx(path, np.arange(10, dtype=np.uint8))
-    datasets.read_idx(path, expected_sha256=hashlib.sha256(data).hexdigest())
+    idx.read_idx(path, expected_sha256=hashlib.sha256(data).hexdigest())
     with pytest.raises(DataError, match=r"labels\.gz.*SHA-256.*expected 0{64}"):
-        datasets.read_idx(path, expected_sha256="0" * 64)
+        idx.read_idx(path, expected_sha256="0" * 64)
 
 
 def _good_idx() -> bytes:
@@ -200,7 +200,7 @@ def test_read_idx_reports_each_kind_of_damage_with_file_and_fix(tmp_path, kind):
     if build is not None:
         path.write_bytes(build())
     with pytest.raises(DataError) as caught:
-        datasets.read_idx(path)
+        idx.read_idx(path)
     message = str(caught.value)
     assert str(path) in message
     assert expected in message
@@ -214,7 +214,7 @@ def test_read_idx_payload_short_message_gives_both_sizes(tmp_path):
     path = tmp_path / "short.gz"
     path.write_bytes(gzip.compress(_good_idx()[:-5]))
     with pytest.raises(DataError, match=r"= 24 bytes but payload has 19 \(the payload is short\)"):
-        datasets.read_idx(path)
+        idx.read_idx(path)
 
 
 # --------------------------------------------------------------------------- #
@@ -378,11 +378,11 @@ def test_lookup_order_explicit_env_repo_cache(tmp_path, monkeypatch):
     repo = touch_mnist(tmp_path / "repo" / "data" / "mnist")
     cache = touch_mnist(tmp_path / "cache")
     monkeypatch.setattr(datasets, "_repo_data_dir", lambda: repo)
-    monkeypatch.setenv(datasets.DATA_ENV_VAR, str(env))
+    monkeypatch.setenv(catalog.DATA_ENV_VAR, str(env))
 
     assert datasets.find_mnist_dir(explicit, cache) == explicit
     assert datasets.find_mnist_dir(None, cache) == env
-    monkeypatch.delenv(datasets.DATA_ENV_VAR)
+    monkeypatch.delenv(catalog.DATA_ENV_VAR)
     assert datasets.find_mnist_dir(None, cache) == repo
     (repo / TEST_LABELS).unlink()  # An incomplete repo folder is skipped.
     assert datasets.find_mnist_dir(None, cache) == cache
@@ -392,12 +392,12 @@ def test_lookup_order_explicit_env_repo_cache(tmp_path, monkeypatch):
 
 def test_cache_defaults_to_xdg_cache_home_then_home(tmp_path, monkeypatch):
     xdg_cache = touch_mnist(tmp_path / "xdg-cache" / "mnist-cnn" / "mnist")
-    assert datasets.default_cache_dir() == xdg_cache
+    assert catalog.default_cache_dir() == xdg_cache
     assert datasets.find_mnist_dir() == xdg_cache
     for value in ("", "relative/path"):  # Not absolute: ignored, as XDG requires.
         monkeypatch.setenv("XDG_CACHE_HOME", value)
         home_cache = tmp_path / "home" / ".cache" / "mnist-cnn" / "mnist"
-        assert datasets.default_cache_dir() == home_cache
+        assert catalog.default_cache_dir() == home_cache
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert datasets.find_mnist_dir() is None
     touch_mnist(tmp_path / "home" / ".cache" / "mnist-cnn" / "mnist")
@@ -412,7 +412,7 @@ def test_user_chosen_folder_without_files_is_an_error_not_a_fallback(
     empty = tmp_path / "empty"
     empty.mkdir()
     if source == "env":
-        monkeypatch.setenv(datasets.DATA_ENV_VAR, str(empty))
+        monkeypatch.setenv(catalog.DATA_ENV_VAR, str(empty))
     with pytest.raises(DataError, match=f"{empty}: missing .*no other folder is tried"):
         datasets.find_mnist_dir(empty if source == "explicit" else None)
     with pytest.raises(DataError, match="no such folder"):
@@ -433,7 +433,7 @@ def test_nothing_found_and_download_disallowed_says_where_to_put_files(tmp_path)
 
 def test_nothing_found_downloads_into_the_cache_then_loads(tmp_path, fake_mnist, monkeypatch):
     mirror, arrays = fake_mnist
-    monkeypatch.setattr(datasets, "MIRRORS", (mirror.as_uri(),))
+    monkeypatch.setattr(catalog, "MIRRORS", (mirror.as_uri(),))
     cache = tmp_path / "cache"
     (x_train, y_train), (x_test, y_test) = datasets.load_mnist(cache_dir=cache, progress=False)
     assert sorted(os.listdir(cache)) == sorted(NAMES)
@@ -450,7 +450,7 @@ def test_nothing_found_downloads_into_the_cache_then_loads(tmp_path, fake_mnist,
 def test_download_puts_verified_files_in_the_cache(tmp_path, fake_mnist, capsys):
     mirror, arrays = fake_mnist
     cache = tmp_path / "cache"
-    result = datasets.download_mnist(cache, mirrors=(mirror.as_uri() + "/",), progress=True)
+    result = download.download_mnist(cache, mirrors=(mirror.as_uri() + "/",), progress=True)
     assert result == cache
     assert sorted(os.listdir(cache)) == sorted(NAMES)
     for name in NAMES:
@@ -467,9 +467,9 @@ def test_download_falls_over_to_the_next_mirror(tmp_path, fake_mnist):
     make_dataset(broken, seed=2)  # Serves files, but with the wrong content.
     cache = tmp_path / "cache"
     mirrors = ((tmp_path / "absent").as_uri(), broken.as_uri(), mirror.as_uri())
-    datasets.download_mnist(cache, mirrors=mirrors, progress=False)
+    download.download_mnist(cache, mirrors=mirrors, progress=False)
     assert sorted(os.listdir(cache)) == sorted(NAMES)
-    assert decompressed_sums(cache) == datasets.MNIST_FILES
+    assert decompressed_sums(cache) == catalog.MNIST_FILES
 
 
 def test_download_skips_files_already_in_the_cache(tmp_path, fake_mnist):
@@ -478,7 +478,7 @@ def test_download_skips_files_already_in_the_cache(tmp_path, fake_mnist):
     cache.mkdir()
     (cache / TRAIN_IMAGES).write_bytes((mirror / TRAIN_IMAGES).read_bytes())
     (mirror / TRAIN_IMAGES).unlink()  # The mirror could not serve it.
-    datasets.download_mnist(cache, mirrors=(mirror.as_uri(),), progress=False)
+    download.download_mnist(cache, mirrors=(mirror.as_uri(),), progress=False)
     assert sorted(os.listdir(cache)) == sorted(NAMES)
 
 
@@ -495,7 +495,7 @@ def test_failed_download_raises_and_leaves_no_file(tmp_path, fake_mnist, damage)
     absent = (tmp_path / "absent").as_uri()
     cache = tmp_path / "cache"
     with pytest.raises(DownloadError) as caught:
-        datasets.download_mnist(cache, mirrors=(absent, bad.as_uri()), progress=False)
+        download.download_mnist(cache, mirrors=(absent, bad.as_uri()), progress=False)
     message = str(caught.value)
     assert f"Could not download {TRAIN_LABELS}" in message
     assert f"{absent}/{TRAIN_LABELS}" in message and f"{bad.as_uri()}/{TRAIN_LABELS}" in message
@@ -543,6 +543,15 @@ def test_prepare_labels_one_hot_float32():
     np.testing.assert_array_equal(result.sum(axis=1), [1.0, 1.0, 1.0])
 
 
+def test_prepare_labels_equals_keras_to_categorical():
+    """Computed with numpy (the data code never loads Keras), the same as the tutorial's."""
+    import keras
+
+    y = np.random.default_rng(0).integers(0, 10, 500).astype(np.uint8)
+    expected = keras.utils.to_categorical(y, 10).astype("float32")
+    np.testing.assert_array_equal(datasets.prepare_labels(y), expected)
+
+
 @pytest.mark.parametrize(
     ("y", "num_classes", "expected"),
     [
@@ -560,7 +569,7 @@ def test_prepare_labels_rejects_wrong_input_showing_it(y, num_classes, expected)
 
 def test_importing_the_module_does_not_import_keras_or_tensorflow():
     code = (
-        "import sys, mnist_cnn.datasets; "
+        "import sys, mnist_cnn.data.datasets, mnist_cnn.data.download; "
         "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))"
     )
     result = subprocess.run(
@@ -571,7 +580,7 @@ def test_importing_the_module_does_not_import_keras_or_tensorflow():
 
 def test_progress_bar_without_content_length_shows_megabytes():
     stream = io.StringIO()
-    bar = datasets._ProgressBar("file.gz", None, stream=stream)
+    bar = download.ProgressBar("file.gz", None, stream=stream)
     bar.update(2_500_000)
     bar.close()
     assert "file.gz" in stream.getvalue() and "2.5 MB" in stream.getvalue()
@@ -592,7 +601,7 @@ def fake_fashion(tmp_path, monkeypatch):
     """A mirror folder of small valid files that FASHION_MNIST_FILES is patched to accept."""
     mirror = tmp_path / "fashion-mirror"
     arrays = make_dataset(mirror, seed=3)
-    monkeypatch.setattr(datasets, "FASHION_MNIST_FILES", raw_sums(mirror))
+    monkeypatch.setattr(catalog, "FASHION_MNIST_FILES", raw_sums(mirror))
     return mirror, arrays
 
 
@@ -607,12 +616,12 @@ def test_mnist_checksums_on_other_data_name_the_dataset_flag_and_never_say_delet
 
 
 def test_a_damaged_file_in_the_own_download_cache_may_be_deleted():
-    cache = datasets.default_cache_dir()
+    cache = catalog.default_cache_dir()
     cache.mkdir(parents=True)
     path = cache / TRAIN_LABELS
     path.write_bytes(gzip.compress(b"\x00\x00")[:-3])
     with pytest.raises(DataError, match="download cache: delete it and run again"):
-        datasets.read_idx(path)
+        idx.read_idx(path)
 
 
 def test_fashion_mnist_loads_when_its_gz_files_match(tmp_path, fake_fashion):
@@ -620,7 +629,7 @@ def test_fashion_mnist_loads_when_its_gz_files_match(tmp_path, fake_fashion):
     (x_train, y_train), (x_test, y_test) = datasets.load_dataset("fashion-mnist", mirror)
     np.testing.assert_array_equal(x_train, arrays[TRAIN_IMAGES])
     np.testing.assert_array_equal(y_test, arrays[TEST_LABELS])
-    assert datasets.class_names("fashion-mnist")[9] == "Ankle boot"
+    assert catalog.class_names("fashion-mnist")[9] == "Ankle boot"
     # MNIST's checksums do not apply to it.
     with pytest.raises(DataError, match="MNIST_FILES"):
         datasets.load_dataset("mnist", mirror)
@@ -654,19 +663,19 @@ def test_fashion_mnist_downloads_into_its_own_cache(tmp_path, fake_fashion, monk
     mirror, arrays = fake_fashion
     broken = tmp_path / "broken-mirror"
     make_dataset(broken, seed=4)  # Serves files, but not the published ones.
-    monkeypatch.setattr(datasets, "FASHION_MNIST_MIRRORS", (broken.as_uri(), mirror.as_uri()))
+    monkeypatch.setattr(catalog, "FASHION_MNIST_MIRRORS", (broken.as_uri(), mirror.as_uri()))
     (x_train, _), _ = datasets.load_dataset("fashion-mnist", progress=False)
     np.testing.assert_array_equal(x_train, arrays[TRAIN_IMAGES])
-    cache = datasets.default_cache_dir().parent / "fashion-mnist"
+    cache = catalog.default_cache_dir().parent / "fashion-mnist"
     assert sorted(os.listdir(cache)) == sorted(NAMES)
-    assert not datasets.default_cache_dir().exists()  # MNIST's cache is left alone.
+    assert not catalog.default_cache_dir().exists()  # MNIST's cache is left alone.
     with pytest.raises(DataError, match="Fashion-MNIST not found"):
         datasets.load_dataset("fashion-mnist", download=False, cache_dir=tmp_path / "empty")
 
 
 def test_fashion_mnist_download_failure_says_how_to_set_it_up(tmp_path, fake_fashion):
     with pytest.raises(DownloadError) as caught:
-        datasets.download_fashion_mnist(
+        download.download_fashion_mnist(
             tmp_path / "cache", mirrors=((tmp_path / "absent").as_uri(),), progress=False
         )
     message = str(caught.value)
@@ -680,6 +689,6 @@ def test_idx_needs_a_folder_and_checks_structure_only(tmp_path):
     arrays = make_dataset(tmp_path / "kmnist", seed=5)
     (x_train, _), _ = datasets.load_dataset("idx", tmp_path / "kmnist")
     np.testing.assert_array_equal(x_train, arrays[TRAIN_IMAGES])
-    assert datasets.class_names("idx") is None and datasets.class_names("mnist") is None
+    assert catalog.class_names("idx") is None and catalog.class_names("mnist") is None
     with pytest.raises(DataError, match="unknown dataset 'emnist'"):
         datasets.load_dataset("emnist", tmp_path / "kmnist")

@@ -15,8 +15,9 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("tf2onnx")
 
-from mnist_cnn import cli, export, models  # noqa: E402
+from mnist_cnn import cli, models  # noqa: E402
 from mnist_cnn.errors import ExportError, ModelError  # noqa: E402
+from mnist_cnn.inference import export  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -101,8 +102,8 @@ def test_onnx_loads_in_plain_onnxruntime(exported, mnist_test, tmp_path):
 
 
 def test_verifier_onnx_matches_the_verifier(exported):
-    from mnist_cnn.onnx_inference import OnnxVerifier
-    from mnist_cnn.verifier import Verifier
+    from mnist_cnn.inference.onnx_runtime import OnnxVerifier
+    from mnist_cnn.inference.verifier import Verifier
 
     _, verifier = exported
     ours = OnnxVerifier.load(verifier.path)
@@ -115,7 +116,7 @@ def test_verifier_onnx_matches_the_verifier(exported):
 def test_reading_with_onnx_models_equals_reading_with_keras(exported, verify):
     from mnist_cnn import reading
     from mnist_cnn.inference import Predictor
-    from mnist_cnn.onnx_inference import OnnxClassifier, OnnxVerifier
+    from mnist_cnn.inference.onnx_runtime import OnnxClassifier, OnnxVerifier
 
     classifier, verifier = exported
     year = REPO / "docs" / "examples" / "year.jpg"
@@ -150,7 +151,7 @@ def test_saved_model_export(tmp_path, mnist_test):
 
 
 def test_a_failed_check_writes_nothing(tmp_path, monkeypatch):
-    from mnist_cnn.inference import load_keras_file
+    from mnist_cnn.inference.predictor import load_keras_file
 
     source = models.default_model_path()
     model = load_keras_file(source, compile=False)

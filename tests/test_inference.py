@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from mnist_cnn import inference, models
+from mnist_cnn import inference
 from mnist_cnn.errors import ModelError
+from mnist_cnn.models import registry
 
 
 @pytest.mark.slow
@@ -28,7 +29,7 @@ def test_resolution_order(trained_run, tmp_path, monkeypatch):
     run = trained_run.run_dir
     runs_dir = run.parent
     packaged = tmp_path / "default.keras"
-    monkeypatch.setattr(models, "default_model_path", lambda: packaged)
+    monkeypatch.setattr(registry, "default_model_path", lambda: packaged)
     # explicit path wins
     assert inference.resolve_model_path(run, runs_dir=runs_dir) == run / "model.keras"
     # then runs/latest

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from mnist_cnn import metrics
+from mnist_cnn.evaluation import metrics
 
 sklearn_metrics = pytest.importorskip("sklearn.metrics")
 sklearn_calibration = pytest.importorskip("sklearn.calibration")

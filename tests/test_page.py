@@ -54,7 +54,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``mnist-cnn serve`` on the exported packaged models; yields its base URL."""
-    from mnist_cnn.onnx_inference import cached_onnx
+    from mnist_cnn.inference.onnx_runtime import cached_onnx
 
     cache = tmp_path_factory.getbasetemp() / "onnx-cache"
     classifier = cached_onnx(models.default_model_path(), cache_dir=cache)

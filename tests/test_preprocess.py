@@ -8,8 +8,6 @@ same answer on it as on the original for at least 97% of a sample.
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage as ndi
 
+from helpers import png_header
 from mnist_cnn import preprocess
 from mnist_cnn.errors import ImageError
 from mnist_cnn.vision.variants import (
@@ -177,26 +176,6 @@ def test_raw_mode_only_scales(mnist_test, tmp_path):
 # --------------------------------------------------------------------------- bad input
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    body = kind + data
-    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
-
-
-def _png_header(width: int, height: int) -> bytes:
-    """A PNG that declares an 8-bit grayscale image of the given size, with a token of data.
-
-    A real 50,000 x 50,000 PNG of one colour compresses to a few megabytes; its
-    header is all a reader needs to see to refuse it.
-    """
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _chunk(b"IHDR", ihdr)
-        + _chunk(b"IDAT", zlib.compress(b"\x00" * 4096))
-        + _chunk(b"IEND", b"")
-    )
-
-
 def test_not_an_image(tmp_path):
     path = tmp_path / "notes.png"
     path.write_text("this is not a picture")
@@ -216,7 +195,7 @@ def test_truncated_file(tmp_path, mnist_test):
 
 def test_zero_by_zero(tmp_path):
     path = tmp_path / "empty.png"
-    path.write_bytes(_png_header(0, 0))
+    path.write_bytes(png_header(0, 0))
     with pytest.raises(ImageError, match="empty.png"):
         preprocess.to_mnist(path)
     with pytest.raises(ImageError, match="empty"):
@@ -237,7 +216,7 @@ def test_blank_page(tmp_path):
 def test_decompression_bomb_is_refused_before_decoding(tmp_path):
     # 50,000 x 50,000 pixels declared; refused from the header alone.
     path = tmp_path / "bomb.png"
-    path.write_bytes(_png_header(50_000, 50_000))
+    path.write_bytes(png_header(50_000, 50_000))
     with pytest.raises(ImageError, match="bomb.png.*too large"):
         preprocess.to_mnist(path)
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_cnn import reading, synthetic
+from mnist_cnn import reading
+from mnist_cnn.data import synthetic
 from mnist_cnn.errors import ImageError
 
 # The issue asks for >= 95% of whole numbers. With the segment verifier this

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_cnn import cli, compare, evaluation, report
+from mnist_cnn import cli
+from mnist_cnn.evaluation import compare, evaluator, report
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOT = REPO / "docs" / "report.png"
@@ -55,7 +56,7 @@ def _cell_counts(html: str) -> list[int]:
 # ---------------------------------------------------------------- evaluation.json
 def test_summarize_fields_on_a_hand_made_case():
     probs = np.array([[0.9, 0.1, 0], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8]])
-    result = evaluation.summarize(probs, np.array([0, 1, 1, 2]), top_k=5, n_bins=10)
+    result = evaluator.summarize(probs, np.array([0, 1, 1, 2]), top_k=5, n_bins=10)
     assert result["test_accuracy"] == 0.75 and result["n_errors"] == 1
     assert result["confusion_matrix"] == [[1, 0, 0], [1, 1, 0], [0, 0, 1]]
     assert result["most_confused"] == [{"true": 1, "predicted": 0, "count": 1}]
@@ -160,13 +161,13 @@ def test_evaluate_bare_model_writes_nothing_unasked(tiny_run, tmp_path, monkeypa
     model.parent.mkdir()
     shutil.copy(tiny_run.run_dir / "model.keras", model)
     monkeypatch.chdir(tmp_path)
-    result = evaluation.evaluate(model, limit=100, top_k=5)
+    result = evaluator.evaluate(model, limit=100, top_k=5)
     assert result["written_to"] is None
     assert not (tmp_path / "evaluation.json").exists()
     assert not (model.parent / "evaluation.json").exists()
     assert len(result["top_losses"]) <= 5
     out = tmp_path / "elsewhere" / "eval.json"
-    result = evaluation.evaluate(model, limit=100, out=out)
+    result = evaluator.evaluate(model, limit=100, out=out)
     assert result["written_to"] == str(out)
     assert json.loads(out.read_text())["n_test"] == 100
 

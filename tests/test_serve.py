@@ -33,7 +33,7 @@ EXAMPLES = REPO / "docs" / "examples"
 @pytest.fixture(scope="session")
 def onnx_models(tmp_path_factory):
     """``(classifier.onnx, verifier.onnx)``: the packaged models, exported once per session."""
-    from mnist_cnn.onnx_inference import cached_onnx
+    from mnist_cnn.inference.onnx_runtime import cached_onnx
 
     cache = tmp_path_factory.getbasetemp() / "onnx-cache"
     verifier = Path(models.default_model_path()).with_name("verifier.keras")
@@ -44,7 +44,7 @@ def onnx_models(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def service(onnx_models):
-    from mnist_cnn.service import load_service
+    from mnist_cnn.serve.service import load_service
 
     classifier, verifier = onnx_models
     return load_service(str(classifier), verifier=str(verifier))
@@ -350,7 +350,7 @@ def test_malformed_requests(client):
 
 
 def test_an_image_that_trips_a_bug_is_a_422_not_a_500(service, monkeypatch, mnist_test):
-    from mnist_cnn.service import RejectedInput, Upload
+    from mnist_cnn.serve.service import RejectedInput, Upload
 
     def broken(*args, **kwargs):
         raise IndexError("index 28 is out of bounds")
@@ -375,7 +375,7 @@ def test_serving_process_never_imports_tensorflow(onnx_models, tmp_path):
     script = f"""
 import sys
 from fastapi.testclient import TestClient
-from mnist_cnn.service import load_service
+from mnist_cnn.serve.service import load_service
 from mnist_cnn.serve import create_app
 app = create_app(load_service({str(classifier)!r}, verifier={str(verifier)!r}))
 client = TestClient(app)
@@ -394,7 +394,7 @@ print(loaded)
 
 
 def test_cache_exports_once(onnx_models, tmp_path_factory):
-    from mnist_cnn.onnx_inference import cached_onnx
+    from mnist_cnn.inference.onnx_runtime import cached_onnx
 
     cache = tmp_path_factory.getbasetemp() / "onnx-cache"
     before = onnx_models[0].stat().st_mtime_ns
@@ -404,7 +404,7 @@ def test_cache_exports_once(onnx_models, tmp_path_factory):
 
 def test_onnx_classifier_refuses_other_files(tmp_path, onnx_models):
     from mnist_cnn.errors import ModelError
-    from mnist_cnn.onnx_inference import OnnxClassifier, OnnxVerifier
+    from mnist_cnn.inference.onnx_runtime import OnnxClassifier, OnnxVerifier
 
     bogus = tmp_path / "bogus.onnx"
     bogus.write_bytes(b"not onnx")
@@ -418,7 +418,7 @@ def test_onnx_classifier_refuses_other_files(tmp_path, onnx_models):
 
 @pytest.mark.slow
 def test_keras_runtime_gives_the_same_answers(service, mnist_test):
-    from mnist_cnn.service import Upload, load_service
+    from mnist_cnn.serve.service import Upload, load_service
 
     keras_service = load_service("default", runtime="keras")
     x, _ = mnist_test
@@ -507,7 +507,7 @@ def test_serve_with_two_worker_processes(onnx_models, tmp_path):
                 pass
             assert time.monotonic() < deadline, "not ready in 60 s"
             time.sleep(0.2)
-        from mnist_cnn.service import png_base64
+        from mnist_cnn.serve.service import png_base64
 
         body = json.dumps({"image": png_base64(np.zeros((28, 28)) + np.eye(28))}).encode()
         request = urllib.request.Request(

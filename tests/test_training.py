@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from mnist_cnn import training
 from mnist_cnn.config import TrainConfig
+from mnist_cnn.training import trainer
 
 
 @pytest.mark.slow
@@ -104,9 +104,9 @@ def test_saved_model_is_float32_with_the_tutorial_layers(trained_run):
 
 def test_validation_split_takes_the_end_like_keras():
     x = np.arange(10)
-    (x_train, _), (x_val, _) = training.split_validation(x, x, 0.2)
+    (x_train, _), (x_val, _) = trainer.split_validation(x, x, 0.2)
     assert x_train.tolist() == list(range(8)) and x_val.tolist() == [8, 9]
-    (x_train, _), (x_val, _) = training.split_validation(x, x, 0.0)
+    (x_train, _), (x_val, _) = trainer.split_validation(x, x, 0.0)
     assert len(x_train) == 10 and len(x_val) == 0
 
 
@@ -114,7 +114,7 @@ def test_validation_split_takes_the_end_like_keras():
 def test_explicit_validation_set_and_no_save(mnist_test):
     x, y = mnist_test
     data = ((x[:512], y[:512]), (x[512:640], y[512:640]))
-    result = training.train(
+    result = trainer.train(
         TrainConfig(epochs=1, precision="float32"),
         data=data,
         validation_data=(x[1000:1100], y[1000:1100]),
@@ -133,7 +133,7 @@ def test_same_seed_same_model(mnist_test):
     data = ((x[:256], y[:256]), (x[256:320], y[256:320]))
     config = TrainConfig(epochs=1, precision="float32", seed=3)
     runs = [
-        training.train(config, data=data, save=False, verbose=0, log=lambda line: None)
+        trainer.train(config, data=data, save=False, verbose=0, log=lambda line: None)
         for _ in range(2)
     ]
     for a, b in zip(runs[0].model.get_weights(), runs[1].model.get_weights(), strict=True):
@@ -148,9 +148,9 @@ def test_failed_save_leaves_no_run_behind(mnist_test, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(training.plots, "save_samples", broken)
+    monkeypatch.setattr(trainer.plots, "save_samples", broken)
     with pytest.raises(OSError, match="disk full"):
-        training.train(
+        trainer.train(
             TrainConfig(epochs=1, out_dir=str(tmp_path)),
             data=data,
             verbose=0,
@@ -161,7 +161,7 @@ def test_failed_save_leaves_no_run_behind(mnist_test, tmp_path, monkeypatch):
 
 def test_history_csv_numbers_epochs_from_one(tmp_path):
     path = tmp_path / "history.csv"
-    training.write_history_csv({"loss": [0.5, 0.25], "accuracy": [0.9, 0.95]}, path)
+    trainer.write_history_csv({"loss": [0.5, 0.25], "accuracy": [0.9, 0.95]}, path)
     rows = list(csv.DictReader(path.read_text().splitlines()))
     assert [(r["epoch"], r["loss"], r["accuracy"]) for r in rows] == [
         ("1", "0.5", "0.9"),
@@ -179,10 +179,10 @@ def test_interrupted_training_keeps_its_history_so_far(mnist_test, tmp_path, mon
         if epoch == 1:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(training.EpochTimer, "on_epoch_end", interrupt_after_the_first_epoch)
+    monkeypatch.setattr(trainer.EpochTimer, "on_epoch_end", interrupt_after_the_first_epoch)
     lines = []
     with pytest.raises(KeyboardInterrupt):
-        training.train(
+        trainer.train(
             TrainConfig(epochs=3, out_dir=str(tmp_path)), data=data, verbose=0, log=lines.append
         )
     (staging,) = tmp_path.glob(".staging-*")

@@ -1,12 +1,15 @@
-"""The segment verifier (mnist_cnn.verifier) and its training data."""
+"""The segment verifier (mnist_cnn.models.verifier, .inference.verifier) and its training data."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mnist_cnn import reading, verifier
+from mnist_cnn import reading
 from mnist_cnn.errors import ModelError
+from mnist_cnn.inference.verifier import Verifier
+from mnist_cnn.models.verifier import build_verifier
+from mnist_cnn.training import verifier_data
 
 SPANS = [(0, 30), (34, 44), (40, 75)]  # a wide digit, a '1', and a digit overlapping the '1'
 
@@ -26,16 +29,16 @@ SPANS = [(0, 30), (34, 44), (40, 75)]  # a wide digit, a '1', and a digit overla
     ],
 )
 def test_whole_digit_labels(columns, whole):
-    assert verifier.is_whole_digit(columns, SPANS) is whole
+    assert verifier_data.is_whole_digit(columns, SPANS) is whole
 
 
 def test_examples_come_from_every_piece_the_reader_weighs(mnist_test, classify):
     x, y = mnist_test
-    from mnist_cnn import synthetic
+    from mnist_cnn.data import synthetic
 
     number = synthetic.compose_number(x[:4], np.random.default_rng(0)).image
     before = reading.read_number(number, classify)
-    inputs, labels = verifier.make_examples(
+    inputs, labels = verifier_data.make_examples(
         x[:500], y[:500], classify, 6, np.random.default_rng(0)
     )
     assert inputs.shape[1:] == (28, 28, 2) and inputs.dtype == np.float32
@@ -51,10 +54,10 @@ def test_examples_come_from_every_piece_the_reader_weighs(mnist_test, classify):
 
 def test_packaged_verifier_tells_whole_digits_from_pieces(mnist_test, classify):
     x, y = mnist_test
-    inputs, labels = verifier.make_examples(
+    inputs, labels = verifier_data.make_examples(
         x[:2000], y[:2000], classify, 40, np.random.default_rng(1)
     )
-    verify = verifier.Verifier.load()
+    verify = Verifier.load()
     whole = verify(inputs)
     assert whole.shape == labels.shape
     said_whole, is_whole = whole > 0.5, labels > 0.5
@@ -68,10 +71,10 @@ def test_packaged_verifier_tells_whole_digits_from_pieces(mnist_test, classify):
 
 def test_verifier_round_trip_keeps_score_weights(tmp_path):
     weights = reading.ScoreWeights(verifier=2.0, wide=0.5, short=0.25, piece_cost=0.1)
-    saved = verifier.Verifier(verifier.build_verifier(), weights)
+    saved = Verifier(build_verifier(), weights)
     path = tmp_path / "v.keras"
     saved.save(path, {"note": "test"})
-    loaded = verifier.Verifier.load(path)
+    loaded = Verifier.load(path)
     assert loaded.weights == weights
     inputs = np.random.default_rng(0).random((3, 28, 28, 2), dtype=np.float32)
     np.testing.assert_allclose(loaded(inputs), saved(inputs), atol=1e-6)
@@ -80,20 +83,20 @@ def test_verifier_round_trip_keeps_score_weights(tmp_path):
 
 def test_bad_verifier_files_are_reported(tmp_path):
     with pytest.raises(ModelError, match="not found"):
-        verifier.Verifier.load(tmp_path / "missing.keras")
+        Verifier.load(tmp_path / "missing.keras")
     junk = tmp_path / "junk.keras"
     junk.write_bytes(b"not a zip")
     with pytest.raises(ModelError, match="not a Keras model"):
-        verifier.Verifier.load(junk)
+        Verifier.load(junk)
     from mnist_cnn import models
 
     with pytest.raises(ModelError, match="segment verifier"):
-        verifier.Verifier.load(models.default_model_path())  # a digit classifier
+        Verifier.load(models.default_model_path())  # a digit classifier
 
 
 def test_verifier_with_wrong_output_shape_is_reported(mnist_test, classify):
     x, _ = mnist_test
-    from mnist_cnn import synthetic
+    from mnist_cnn.data import synthetic
 
     image = synthetic.compose_number(x[:3], np.random.default_rng(0)).image
     with pytest.raises(ValueError, match=r"\(N,\) probabilities"):

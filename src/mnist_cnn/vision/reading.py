@@ -17,7 +17,7 @@ thresholding). Then:
    (neighbours that may be one broken digit, a group that may be several
    touching ones) are read every plausible way, and the reading kept is the
    one the classifier is most confident about, helped by the segment
-   verifier (:mod:`mnist_cnn.verifier`) when one is given: it judges whether
+   verifier (:mod:`mnist_cnn.inference.verifier`) when one is given: it judges whether
    each piece is one whole digit.
 
 Nothing here imports Keras.
@@ -65,7 +65,7 @@ __all__ = [
     "ReadDigit",
     "ReadResult",
     "ScoreWeights",
-    "Verifier",
+    "VerifyFunction",
     "read_number",
     "read_number_recorded",
     "save_boxes_preview",
@@ -74,7 +74,7 @@ __all__ = [
 
 Box = tuple[int, int, int, int]
 Classifier = Callable[[np.ndarray], np.ndarray]
-Verifier = Callable[[np.ndarray], np.ndarray]
+VerifyFunction = Callable[[np.ndarray], np.ndarray]
 
 # Digit widths are measured against the line's digit height. MNIST digits
 # are about 0.7 as wide as tall ('1' much less, '0' and '2' up to 1).
@@ -694,7 +694,7 @@ WEIGHTS_WITH_VERIFIER = ScoreWeights(verifier=1.0, wide=1.0, short=1.0, piece_co
 class _Batch:
     """Collects candidate digits, scores them in one call, and hands back their rows."""
 
-    def __init__(self, line: _Line, verify: Verifier | None, record: list | None) -> None:
+    def __init__(self, line: _Line, verify: VerifyFunction | None, record: list | None) -> None:
         self.line = line
         self.verify = verify
         self.record = record
@@ -788,7 +788,7 @@ def _merge_by_reading(
 def read_number(
     source: ImageSource,
     classify: Classifier,
-    verify: Verifier | None = None,
+    verify: VerifyFunction | None = None,
     *,
     weights: ScoreWeights | None = None,
 ) -> ReadResult:
@@ -809,10 +809,10 @@ def read_number(
         verify: Optional segment verifier: maps float32 ``(N, 28, 28, 2)``
             inputs (the 28x28 digit and its context) to ``(N,)`` probabilities
             that each is one whole digit, e.g.
-            :func:`mnist_cnn.verifier.load_verifier`'s result. It catches a
+            :meth:`mnist_cnn.inference.verifier.Verifier.load`'s result. It catches a
             '1' swallowed by its neighbour and digits cut into fragments.
         weights: How to weigh the evidence. Default: ``verify.weights`` (a
-            :class:`mnist_cnn.verifier.Verifier` carries the weights chosen
+            :class:`mnist_cnn.inference.verifier.Verifier` carries the weights chosen
             with it), else :data:`WEIGHTS_WITH_VERIFIER` or
             :data:`WEIGHTS_WITHOUT_VERIFIER`.
 
@@ -836,7 +836,7 @@ def read_number(
 def read_number_recorded(
     source: ImageSource,
     classify: Classifier,
-    verify: Verifier | None,
+    verify: VerifyFunction | None,
     weights: ScoreWeights,
     record: list | None,
 ) -> ReadResult:

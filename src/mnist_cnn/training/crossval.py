@@ -3,7 +3,7 @@
 :func:`cross_validate` is what ``mnist-cnn cv`` calls. It splits the training
 images (all 60,000, or the first ``train_limit``) into ``folds`` stratified
 folds, and for each fold trains the run's config on the other folds with
-:func:`mnist_cnn.training.train`, validating on the fold it left out. Fold
+:func:`mnist_cnn.training.trainer.train`, validating on the fold it left out. Fold
 ``i`` (from 1) trains with seed ``config.seed + i - 1``; the split itself is
 drawn with ``config.seed``. With ``test=True`` each fold's model is also
 evaluated on the test set, and so is the ensemble that averages the folds'
@@ -32,12 +32,13 @@ from typing import Any
 
 import numpy as np
 
-from . import envinfo, metrics, plots, runs
-from .config import TrainConfig
-from .errors import ConfigError, ModelError
-from .fileio import atomic_path, atomic_write_text, write_json
+from .. import envinfo, runs
+from ..config import TrainConfig
+from ..errors import ConfigError, ModelError
+from ..evaluation import metrics
+from ..evaluation.report import CV_FILE, read_json, write_cv_report
+from ..fileio import atomic_path, write_json
 
-CV_FILE = "cv.json"
 FOLDS_DIR = "folds"
 MIN_FOLDS, MAX_FOLDS = 2, 10
 SUMMARY_KEYS = ("val_accuracy", "val_loss", "test_accuracy", "test_loss")
@@ -151,7 +152,7 @@ def cross_validate(
         verbose: Keras's progress-bar setting for each fold's ``fit``.
         report: Write the cv run's ``report.html`` at the end.
         log: Where progress lines go.
-        train_fn: The training function (default :func:`mnist_cnn.training.train`);
+        train_fn: The training function (default :func:`mnist_cnn.training.trainer.train`);
             tests pass a wrapper.
 
     Returns:
@@ -190,7 +191,7 @@ def resume_cv(
         ModelError: ``cv_dir`` is not a cv run directory.
     """
     path = Path(cv_dir)
-    state = _read_json(path / CV_FILE)
+    state = read_json(path / CV_FILE)
     if not isinstance(state, dict) or state.get("kind") != "cv":
         raise ModelError(f"{path} is not a cv run directory (no {CV_FILE} made by 'mnist-cnn cv')")
     config = TrainConfig.load(path / "config.json")
@@ -214,12 +215,6 @@ def _quiet_retracing():
         logger.setLevel(previous)
 
 
-def _read_json(path: Path) -> Any:
-    from .report import read_json
-
-    return read_json(path)
-
-
 def _run(
     cv_dir: Path,
     config: TrainConfig,
@@ -232,13 +227,13 @@ def _run(
 ) -> CvResult:
     import keras
 
-    from .training import load_data, train
+    from .trainer import load_data, train
 
     train_fn = train_fn or train
     (x_all, y_all), (x_test, y_test) = load_data(config)
     assignment = stratified_folds(y_all, folds, config.seed)
     fingerprint = split_fingerprint(assignment)
-    previous = _read_json(cv_dir / CV_FILE) or {}
+    previous = read_json(cv_dir / CV_FILE) or {}
     recorded = (previous.get("split") or {}).get("sha256")
     if recorded and recorded != fingerprint:
         raise ModelError(
@@ -258,7 +253,7 @@ def _run(
 
     results: list[dict[str, Any]] = []
     for fold in range(1, folds + 1):
-        done = _read_json(fold_file(cv_dir, fold))
+        done = read_json(fold_file(cv_dir, fold))
         if done is not None and (not test or fold_probabilities_file(cv_dir, fold).is_file()):
             log(f"fold {fold}/{folds}: done before (val_accuracy {done['val_accuracy']:.4f})")
             results.append(done)
@@ -325,7 +320,7 @@ def _run(
 
 
 def _ensemble(cv_dir: Path, folds: int, y_test: np.ndarray) -> dict[str, Any]:
-    from .evaluation import summarize
+    from ..evaluation.evaluator import summarize
 
     probabilities = np.mean(
         [
@@ -405,35 +400,3 @@ def _pm(stats: dict[str, Any]) -> str:
     if stats["mean"] is None:
         return "-"
     return f"{stats['mean']:.4f} ± {stats['std']:.4f}"
-
-
-def write_cv_report(cv_dir: str | os.PathLike[str], *, out: str | os.PathLike[str] | None = None):
-    """Write the cv run's ``report.html``: per-fold table, mean ± std, box/strip plot.
-
-    Returns:
-        The path of the page.
-    """
-    import datetime as dt
-
-    from .report import REPORT_FILE, figure_uri, render
-
-    path = Path(cv_dir)
-    cv = _read_json(path / CV_FILE)
-    if not isinstance(cv, dict) or cv.get("kind") != "cv":
-        raise ModelError(f"{path} is not a cv run directory (no {CV_FILE} made by 'mnist-cnn cv')")
-    results = cv.get("fold_results") or []
-    values = {"val_accuracy": [r["val_accuracy"] for r in results]}
-    if any(r.get("test_accuracy") is not None for r in results):
-        values["test_accuracy"] = [r["test_accuracy"] for r in results]
-    values["val_loss"] = [r["val_loss"] for r in results]
-    page = render(
-        "cv.html",
-        title=path.resolve().name,
-        generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        cv=cv,
-        config=list((cv.get("config") or {}).items()),
-        plot=figure_uri(plots.cv_figure(values)) if results else None,
-    )
-    target = Path(out) if out is not None else path / REPORT_FILE
-    atomic_write_text(target, page)
-    return target

@@ -1,4 +1,4 @@
-"""Model registry: every architecture is built by name.
+"""Model registry: every architecture is built by name, and the packaged default model.
 
 ``build_model("baseline")`` is exactly the tutorial's network. New
 architectures register themselves with :func:`register` and become available
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     import keras
@@ -123,25 +123,6 @@ def robust() -> keras.Model:
         ],
         name="robust",
     )
-
-
-def average_models(members: list, name: str = "ensemble"):
-    """One Keras model whose output is the mean of ``members``' class probabilities.
-
-    The members keep their weights (copied into renamed twins, so models that
-    share a name can be combined); the result is uncompiled and saves and
-    loads as a single ``.keras`` file.
-    """
-    import keras
-
-    inputs = keras.Input(shape=INPUT_SHAPE)
-    twins = []
-    for k, member in enumerate(members):
-        twin = member.__class__.from_config({**member.get_config(), "name": f"{member.name}_{k}"})
-        twin.set_weights(member.get_weights())
-        twins.append(twin)
-    outputs = keras.layers.Average(name="mean_probability")([twin(inputs) for twin in twins])
-    return keras.Model(inputs, outputs, name=name)
 
 
 def default_model_path() -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModelError
+from ..errors import ModelError
 
 #: The metrics compared, in order, with how to print them.
 METRICS: tuple[tuple[str, str], ...] = (
@@ -38,7 +38,7 @@ METRICS: tuple[tuple[str, str], ...] = (
 
 def run_metrics(run_dir: Path) -> dict[str, Any]:
     """The comparable numbers of one run or cv run (``None`` where it has none)."""
-    from .evaluation import EVALUATION_FILE
+    from .evaluator import EVALUATION_FILE
     from .report import read_json
 
     values: dict[str, Any] = dict.fromkeys(name for name, _ in METRICS)

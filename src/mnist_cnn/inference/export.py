@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ExportError, ModelError
-from .fileio import atomic_path
+from ..errors import ExportError, ModelError
+from ..fileio import atomic_path
 
 __all__ = [
     "FORMATS",
@@ -109,17 +109,17 @@ def resolve_export_source(
 
     Args:
         model_or_run: ``"verifier"`` for the packaged segment verifier, or
-            anything :func:`mnist_cnn.inference.resolve_model_path` accepts
+            anything :func:`mnist_cnn.inference.predictor.resolve_model_path` accepts
             (``None``, ``"default"``, a ``.keras`` file or a run directory).
         runs_dir: Where to find ``latest`` when ``model_or_run`` is ``None``.
 
     Raises:
         ModelError: Nothing usable was found.
     """
-    from .inference import resolve_model_path
+    from .predictor import resolve_model_path
 
     if model_or_run is not None and str(model_or_run) == VERIFIER_NAME:
-        from .verifier import default_verifier_path
+        from ..models.verifier import default_verifier_path
 
         path = default_verifier_path()
         if not path.is_file():
@@ -158,7 +158,7 @@ def parity_inputs(kind: str, count: int = PARITY_IMAGES, data_dir=None) -> np.nd
     Returns:
         float32 ``(count, 28, 28, 1)`` or ``(count, 28, 28, 2)`` in [0, 1].
     """
-    from . import datasets
+    from ..data import datasets
 
     _, (x_test, _) = datasets.load_mnist(data_dir)
     x = x_test[: count + 1].astype(np.float32) / 255.0
@@ -303,9 +303,9 @@ def export_keras_model(
     kind = _kind(model, source)
     expected = None
     if parity is not None:
-        from .inference import _compile_forward
+        from .predictor import compile_forward
 
-        forward = _compile_forward(model, tuple(model.input_shape[1:]))
+        forward = compile_forward(model, tuple(model.input_shape[1:]))
         expected = np.concatenate(
             [forward(parity[i : i + 256]) for i in range(0, len(parity), 256)]
         )
@@ -402,7 +402,7 @@ def export(
 
     Args:
         model_or_run: ``None``/``"default"``/a ``.keras`` file/a run directory
-            (see :func:`mnist_cnn.inference.resolve_model_path`), or
+            (see :func:`mnist_cnn.inference.predictor.resolve_model_path`), or
             ``"verifier"`` for the packaged segment verifier.
         out: The ONNX file or SavedModel folder to write (atomically).
         format: ``"onnx"`` or ``"saved_model"``.
@@ -417,7 +417,7 @@ def export(
         ModelError: The model cannot be found or loaded.
         ExportError: Conversion failed or the check did not pass.
     """
-    from .inference import load_keras_file
+    from .predictor import load_keras_file
 
     source = resolve_export_source(model_or_run, runs_dir=runs_dir)
     model = load_keras_file(source, compile=False)

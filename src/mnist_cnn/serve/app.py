@@ -3,7 +3,7 @@
 Endpoints: ``POST /v1/predict`` (one digit per image), ``POST /v1/read`` (a
 whole number), ``GET /healthz``, ``GET /readyz``, ``GET /metrics``
 (Prometheus), ``/docs`` (OpenAPI) and the page at ``/`` (static files packaged
-in ``mnist_cnn/web``). The work is done by :class:`mnist_cnn.service.DigitService`;
+in ``mnist_cnn/serve/web``). The work is done by :class:`mnist_cnn.serve.service.DigitService`;
 this module only turns HTTP into its calls and its answers and errors into
 HTTP. Every error is JSON ``{"error": code, "detail": message}`` and declared
 in the OpenAPI schema; bad input never gets a 500.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import MnistCnnError
+from ..errors import MnistCnnError
 from .service import DigitService, RejectedInput, Upload, decode_base64_image
 
 __all__ = ["ServeConfig", "create_app", "run"]
@@ -35,7 +35,7 @@ DEFAULT_MAX_BODY = 10 * 1024 * 1024
 
 @dataclass(frozen=True)
 class ServeConfig:
-    """Everything ``mnist-cnn serve`` needs; see :func:`mnist_cnn.service.load_service`."""
+    """Everything ``mnist-cnn serve`` needs; see :func:`mnist_cnn.serve.service.load_service`."""
 
     model: str | None = None
     verifier: str | None = None
@@ -283,7 +283,7 @@ def create_app(
     """The FastAPI application around a loaded (and warmed) :class:`DigitService`.
 
     Args:
-        service: Does the work; see :func:`mnist_cnn.service.load_service`.
+        service: Does the work; see :func:`mnist_cnn.serve.service.load_service`.
         max_body_bytes: Larger request bodies get 413 before being read.
         compute_threads: Requests whose images are worked on at once (the rest wait).
     """

@@ -194,7 +194,7 @@ class AugmentedBatches(keras.utils.PyDataset):
         self.real_inputs = real_inputs
         self.degraded = None
         if real_inputs > 0:
-            from .vision.degrade import degrade_batch
+            from ..vision.degrade import degrade_batch
 
             digits = np.clip(np.rint(np.asarray(x)[..., 0] * 255.0), 0, 255).astype(np.uint8)
             self.degraded = degrade_batch(digits, np.random.default_rng([seed, 1]))[..., None]

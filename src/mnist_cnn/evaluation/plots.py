@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .fileio import atomic_path
+from ..fileio import atomic_path
 
 
 def new_figure(width: float, height: float):
@@ -144,7 +144,7 @@ def reliability_figure(bins: Sequence[Mapping[str, Any]], ece: float | None = No
     """Reliability diagram: accuracy against confidence per bin, with the diagonal.
 
     Args:
-        bins: :func:`mnist_cnn.metrics.reliability_bins` output (``lower``,
+        bins: :func:`mnist_cnn.evaluation.metrics.reliability_bins` output (``lower``,
             ``upper``, ``count``, ``confidence``, ``accuracy``).
         ece: The expected calibration error, shown in the title.
 

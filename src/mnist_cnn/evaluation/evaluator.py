@@ -4,7 +4,7 @@
 evaluation report (loss, accuracy with its Wilson interval, per-class scores,
 confusion matrix, most-confused pairs, calibration, the worst mistakes);
 :func:`evaluate` loads a model and the test set, runs it, and writes the
-result as ``evaluation.json``. The report page (:mod:`mnist_cnn.report`) is a
+result as ``evaluation.json``. The report page (:mod:`mnist_cnn.evaluation.report`) is a
 view of that file and computes nothing itself.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..fileio import write_json
 from . import metrics
-from .fileio import write_json
 
 #: Misclassified test images kept for the report's gallery (highest loss first).
 TOP_LOSSES = 48
@@ -94,22 +94,25 @@ def evaluate(
     top_k: int = TOP_LOSSES,
     runs_dir: str | os.PathLike[str] | None = None,
     dataset: str | None = None,
+    save_to_run: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate a model on the MNIST test set and write ``evaluation.json``.
+    """Evaluate a model on the MNIST test set; write the result only where asked.
 
     Args:
         model_or_run: A ``.keras`` file or run directory (see
-            :func:`mnist_cnn.inference.resolve_model_path`).
+            :func:`mnist_cnn.inference.predictor.resolve_model_path`).
         data_dir: Folder with the MNIST IDX files; ``None`` searches as usual.
         limit: Evaluate only the first N test images.
-        out: Where to write the JSON. Default: ``evaluation.json`` in the run
-            directory when the model belongs to a run; for a bare model file,
-            nothing is written unless ``out`` is given.
+        out: Where to write the result as JSON; ``None`` writes nothing
+            (unless ``save_to_run``).
         top_k: Misclassified images kept for the report's gallery.
         runs_dir: Where to find ``latest`` when ``model_or_run`` is ``None``.
         dataset: ``"mnist"``, ``"fashion-mnist"`` or ``"idx"``; ``None`` means
             the run's own (its ``config.json``, whose ``data_dir`` is then also
             the default for the other two), else ``"mnist"``.
+        save_to_run: With ``out=None``, write ``evaluation.json`` into the run
+            directory the model belongs to (what ``mnist-cnn evaluate`` and the
+            report do); a bare model file still gets nothing written.
 
     Returns:
         The fields of :func:`summarize`, plus ``model`` (the ``.keras``
@@ -117,10 +120,11 @@ def evaluate(
         ``top_losses`` indices refer to) and ``written_to`` (the JSON file,
         or ``None``; not stored in the file).
     """
-    from . import datasets, inference
+    from ..data import datasets
+    from ..inference.predictor import Predictor, load_model, resolve_model_path
 
-    path = inference.resolve_model_path(model_or_run, runs_dir=runs_dir)
-    predictor = inference.Predictor(inference.load_model(path), path)
+    path = resolve_model_path(model_or_run, runs_dir=runs_dir)
+    predictor = Predictor(load_model(path), path)
     if dataset is None:
         run_config = _run_config(path)
         dataset = run_config.get("dataset", "mnist")
@@ -141,7 +145,7 @@ def evaluate(
             "data_dir": None if data_dir is None else str(data_dir),
         },
     }
-    if out is None and (path.parent / "config.json").exists():
+    if out is None and save_to_run and (path.parent / "config.json").exists():
         out = path.parent / EVALUATION_FILE
     if out is not None:
         write_json(out, result)

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import models, runs
-from .errors import ModelError
+from .. import runs
+from ..errors import ModelError
+from ..models import registry
 
 DEFAULT_MODEL_NAME = "default"
 
@@ -41,7 +42,7 @@ def resolve_model_path(
     Raises:
         ModelError: nothing usable was found; the message says what to do.
     """
-    packaged = models.default_model_path()
+    packaged = registry.default_model_path()
     if model_or_run is not None and str(model_or_run) == DEFAULT_MODEL_NAME:
         if packaged.is_file():
             return packaged
@@ -163,7 +164,7 @@ class Predictor:
         #: Names by label when the model was trained on a dataset with named
         #: classes (Fashion-MNIST), else ``None`` (the digits are the names).
         self.class_names = tuple(class_names) if class_names else None
-        self._forward = _compile_forward(model)
+        self._forward = compile_forward(model)
 
     @classmethod
     def load(cls, model_or_run: str | os.PathLike[str] | None = None, **kwargs) -> Predictor:
@@ -181,7 +182,7 @@ class Predictor:
         """
         x = image_batch(images)
         if len(x) == 0:
-            return np.zeros((0, models.NUM_CLASSES), np.float32)
+            return np.zeros((0, registry.NUM_CLASSES), np.float32)
         out = [self._forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
         return np.concatenate(out).astype(np.float32, copy=False)
 
@@ -198,7 +199,7 @@ def run_class_names(model_path: Path) -> tuple[str, ...] | None:
     """
     import json
 
-    from .datasets import DATASETS
+    from ..data.catalog import DATASETS
 
     try:
         config = json.loads((Path(model_path).parent / "config.json").read_text("utf-8"))
@@ -208,7 +209,7 @@ def run_class_names(model_path: Path) -> tuple[str, ...] | None:
     return DATASETS.get(dataset) if isinstance(dataset, str) else None
 
 
-def _compile_forward(model, input_shape: tuple[int, ...] = (28, 28, 1)):
+def compile_forward(model, input_shape: tuple[int, ...] = (28, 28, 1)):
     """A fast ``model(x, training=False)`` for numpy batches of ``input_shape`` images."""
     import keras
 

@@ -30,10 +30,13 @@ from typing import Any
 import keras
 import numpy as np
 
-from . import datasets, envinfo, models, plots, runs
-from .config import TrainConfig
-from .errors import DataError
-from .fileio import atomic_path, write_json
+from .. import envinfo, runs
+from ..config import TrainConfig
+from ..data import catalog, datasets
+from ..errors import DataError
+from ..evaluation import plots
+from ..fileio import atomic_path, write_json
+from ..models import registry
 
 ArrayPair = tuple[np.ndarray, np.ndarray]
 HISTORY_CSV = "history.csv"
@@ -104,7 +107,7 @@ class TrainResult:
         metrics: The content of ``metrics.json``.
         config: The resolved config (:func:`resolve_config`), as saved in ``config.json``.
         run_dir: The run directory, or ``None`` when ``save=False``.
-        evaluation: The test-set evaluation (:func:`mnist_cnn.evaluation.summarize`,
+        evaluation: The test-set evaluation (:func:`mnist_cnn.evaluation.evaluator.summarize`,
             the content of ``evaluation.json``), or ``None`` without test images.
         test_probabilities: ``(n_test, 10)`` float32 test-set probabilities, or ``None``.
     """
@@ -185,7 +188,7 @@ def build_training_model(
 ) -> keras.Model:
     """Build and compile the registered architecture under ``precision``."""
     with dtype_policy(precision):
-        model = models.build_model(config.model, compile=False)
+        model = registry.build_model(config.model, compile=False)
     learning_rate = config.learning_rate
     if config.schedule == "cosine":
         learning_rate = keras.optimizers.schedules.CosineDecay(
@@ -210,7 +213,7 @@ def float32_copy(trained: keras.Model, name: str) -> keras.Model:
     if trained.dtype_policy.name == "float32":
         return trained
     with dtype_policy("float32"):
-        model = models.build_model(name, compile=False)
+        model = registry.build_model(name, compile=False)
     model.set_weights(trained.get_weights())
     model.compile(
         loss="categorical_crossentropy",
@@ -245,7 +248,7 @@ def train(
             of the training data is trained on and ``validation_split`` is ignored.
         save: Write a run directory under ``config.out_dir``.
         report: With ``save``, also write the run's ``report.html``
-            (:func:`mnist_cnn.report.write_report`) once the run is saved. A
+            (:func:`mnist_cnn.evaluation.report.write_report`) once the run is saved. A
             report that fails is logged, not raised: the run stays, and
             ``mnist-cnn report`` can write the page later.
         verbose: Keras's progress-bar setting (``"auto"``, 0, 1, 2).
@@ -336,8 +339,8 @@ def train(
     evaluation, test_probabilities = None, None
     test_loss = test_accuracy = None
     if len(x_test):
-        from .evaluation import summarize
-        from .inference import Predictor
+        from ..evaluation.evaluator import summarize
+        from ..inference.predictor import Predictor
 
         test_probabilities = Predictor(model).predict_proba(x_test)
         evaluation = {**summarize(test_probabilities, y_test.argmax(axis=1)), "data": data_source}
@@ -395,7 +398,7 @@ def write_run_report(
     Returns:
         The page, or ``None`` if it could not be written.
     """
-    from .report import write_report
+    from ..evaluation.report import write_report
 
     try:
         return write_report(run_dir, gallery_images=gallery_images)
@@ -445,7 +448,7 @@ def save_run(
             x_train[:9],
             y_train[:9],
             staging / "samples.png",
-            class_names=datasets.class_names(config.dataset),
+            class_names=catalog.class_names(config.dataset),
         )
         if result.evaluation is not None:
             write_json(staging / "evaluation.json", result.evaluation)

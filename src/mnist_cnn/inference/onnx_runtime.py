@@ -1,12 +1,12 @@
 """Inference through onnxruntime, without TensorFlow or Keras.
 
 The serving process (``mnist-cnn serve``) runs the models exported by
-:mod:`mnist_cnn.export` here. This module imports only numpy, onnxruntime and
+:mod:`mnist_cnn.inference.export` here. This module imports only numpy, onnxruntime and
 the package's Keras-free modules; a test keeps it that way.
 
-:class:`OnnxClassifier` is a drop-in for :class:`mnist_cnn.inference.Predictor`
-as the ``classify`` callable of :func:`mnist_cnn.reading.read_number`, and
-:class:`OnnxVerifier` for :class:`mnist_cnn.verifier.Verifier` as ``verify``.
+:class:`OnnxClassifier` is a drop-in for :class:`mnist_cnn.inference.predictor.Predictor`
+as the ``classify`` callable of :func:`mnist_cnn.vision.reading.read_number`, and
+:class:`OnnxVerifier` for :class:`mnist_cnn.inference.verifier.Verifier` as ``verify``.
 
 When no ONNX file is given, :func:`cached_onnx` exports the ``.keras`` model
 once into a cache folder, in a separate process, so that TensorFlow is never
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
-from .inference import image_batch  # numpy only: no Keras behind it
+from ..errors import ModelError
+from .predictor import image_batch  # numpy only: no Keras behind it
 
 __all__ = [
     "INPUT_NAME",
@@ -134,14 +134,14 @@ class OnnxVerifier(_OnnxModel):
     """The segment verifier exported to ONNX: ``(N, 28, 28, 2)`` -> ``(N,)``.
 
     Carries the reader's score weights from the ONNX metadata (as
-    :class:`mnist_cnn.verifier.Verifier` carries them from its ``.json``), so
-    :func:`mnist_cnn.reading.read_number` weighs its evidence the same way.
+    :class:`mnist_cnn.inference.verifier.Verifier` carries them from its ``.json``), so
+    :func:`mnist_cnn.vision.reading.read_number` weighs its evidence the same way.
     """
 
     channels = 2
 
     def __init__(self, session, path: Path | None = None) -> None:
-        from . import reading
+        from ..vision import reading
 
         super().__init__(session, path)
         saved = self.metadata.get("mnist_cnn.score_weights")

@@ -1,12 +1,12 @@
 """What the HTTP service does with an image, without the HTTP: the library behind
-``mnist-cnn serve`` (:mod:`mnist_cnn.serve`), usable and testable on its own.
+``mnist-cnn serve`` (:mod:`mnist_cnn.serve.app`), usable and testable on its own.
 
 An upload is checked (is it an image, is it under 40 megapixels: read from the
 header before decoding), decoded, normalised the MNIST way by
 :mod:`mnist_cnn.preprocess` and classified; a whole number is read by
-:func:`mnist_cnn.reading.read_number`. Answers are built by the library's own
-``to_dict`` methods (:meth:`mnist_cnn.inference.Prediction.to_dict`,
-:meth:`mnist_cnn.reading.ReadResult.to_dict`), so the service answers in the
+:func:`mnist_cnn.vision.reading.read_number`. Answers are built by the library's own
+``to_dict`` methods (:meth:`mnist_cnn.inference.predictor.Prediction.to_dict`,
+:meth:`mnist_cnn.vision.reading.ReadResult.to_dict`), so the service answers in the
 shape ``mnist-cnn predict --json`` and ``read --json`` print.
 
 Input problems raise :class:`RejectedInput`, which carries the HTTP status
@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import preprocess, reading
-from .errors import ImageError, MnistCnnError
-from .inference import Prediction
+from .. import preprocess
+from ..errors import ImageError, MnistCnnError
+from ..inference.predictor import Prediction
+from ..vision import reading
 
 __all__ = [
     "DigitService",
@@ -165,8 +166,8 @@ class DigitService:
 
     Args:
         classify: Maps float32 ``(N, 28, 28)`` images in [0, 1] to ``(N, 10)``
-            probabilities (:class:`mnist_cnn.onnx_inference.OnnxClassifier`,
-            or a Keras :class:`mnist_cnn.inference.Predictor`).
+            probabilities (:class:`mnist_cnn.inference.onnx_runtime.OnnxClassifier`,
+            or a Keras :class:`mnist_cnn.inference.predictor.Predictor`).
         verify: The segment verifier for reading numbers, or ``None``.
         min_confidence: Answers below it are marked ``uncertain``.
         info: Facts for ``/readyz`` (model files, runtime).
@@ -332,7 +333,7 @@ def load_service(
 
     Args:
         model: An exported ``.onnx`` classifier, or anything
-            :func:`mnist_cnn.inference.resolve_model_path` accepts (a ``.keras``
+            :func:`mnist_cnn.inference.predictor.resolve_model_path` accepts (a ``.keras``
             model is exported to ONNX once, into ``cache_dir``, under the onnx runtime).
         verifier: The segment verifier (``.onnx`` or ``.keras``; default the packaged one).
         use_verifier: Read numbers with the verifier.
@@ -345,8 +346,8 @@ def load_service(
     Raises:
         ModelError: A model cannot be found, exported or loaded.
     """
-    from .errors import ModelError
-    from .inference import resolve_model_path
+    from ..errors import ModelError
+    from ..inference.predictor import resolve_model_path
 
     if runtime not in ("onnx", "keras"):
         raise ModelError(f"unknown runtime {runtime!r}; choose onnx or keras")
@@ -355,8 +356,8 @@ def load_service(
     if runtime == "keras":
         if is_onnx or (verifier is not None and str(verifier).endswith(".onnx")):
             raise ModelError("--runtime keras needs .keras models, not .onnx files")
-        from .inference import Predictor
-        from .verifier import Verifier
+        from ..inference.predictor import Predictor
+        from ..inference.verifier import Verifier
 
         predictor = Predictor.load(model, runs_dir=runs_dir)
         classify = predictor.predict_proba
@@ -364,7 +365,7 @@ def load_service(
         info["model"] = str(predictor.path)
         info["verifier"] = str(verify.path) if verify is not None else None
     else:
-        from .onnx_inference import OnnxClassifier, OnnxVerifier, cached_onnx
+        from ..inference.onnx_runtime import OnnxClassifier, OnnxVerifier, cached_onnx
 
         model_path = (
             Path(model)
@@ -392,6 +393,6 @@ def load_service(
 
 
 def _packaged_verifier() -> Path:
-    # The same place as mnist_cnn.verifier.default_verifier_path(), which would
-    # import the verifier's training code; this module must stay light.
-    return Path(__file__).resolve().parent / "weights" / "verifier.keras"
+    from ..models.verifier import default_verifier_path  # light: no Keras at import
+
+    return default_verifier_path()

@@ -8,7 +8,7 @@ them). Images are inline ``data:`` URIs (PNG), the styles are inline, and the
 page has no scripts and loads nothing from the network, so it can be mailed,
 opened on a phone, or printed.
 
-Cross-validation runs (:mod:`mnist_cnn.crossval`) get their own page from the
+Cross-validation runs (:mod:`mnist_cnn.training.crossval`) get their own page from the
 same templates; :func:`render_compare` renders ``mnist-cnn compare --html``.
 """
 
@@ -25,12 +25,15 @@ from typing import Any
 
 import numpy as np
 
-from . import plots, runs
-from .errors import MnistCnnError, ModelError
-from .evaluation import EVALUATION_FILE
-from .fileio import atomic_write_text
+from .. import runs
+from ..errors import MnistCnnError, ModelError
+from ..fileio import atomic_write_text
+from . import plots
+from .evaluator import EVALUATION_FILE
 
 REPORT_FILE = "report.html"
+#: The summary file of a cross-validation run (written by :mod:`mnist_cnn.training.crossval`).
+CV_FILE = "cv.json"
 HANDWRITING_FILE = "handwriting.json"
 #: Side of a gallery thumbnail in pixels (28x28 scaled up without smoothing).
 THUMBNAIL = 56
@@ -40,7 +43,7 @@ def _environment():
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("mnist_cnn", "templates"),
+        loader=jinja2.PackageLoader("mnist_cnn.evaluation", "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -186,7 +189,7 @@ def _gallery_images(
     losses = evaluation.get("top_losses") or []
     if data.get("split") != "test" or data.get("source") == "arrays" or not losses:
         return None
-    from . import datasets
+    from ..data import datasets
 
     dataset = data.get("dataset", "mnist")
     _, (x_test, _) = datasets.load_dataset(
@@ -311,7 +314,7 @@ def write_report(
 
     When the run has no ``evaluation.json`` with the report's fields (runs
     made before it existed), or ``reevaluate`` is set, the model is evaluated
-    first (:func:`mnist_cnn.evaluation.evaluate`, which writes the file).
+    first (:func:`mnist_cnn.evaluation.evaluator.evaluate`) into the run's ``evaluation.json``.
 
     Args:
         run: A run directory made by ``mnist-cnn train`` or ``mnist-cnn cv``;
@@ -336,9 +339,7 @@ def write_report(
         MnistCnnError: ``handwriting`` names no file.
     """
     run_dir = resolve_run_dir(run, runs_dir)
-    if (run_dir / "cv.json").is_file():
-        from .crossval import write_cv_report
-
+    if (run_dir / CV_FILE).is_file():
         return write_cv_report(run_dir, out=out)
     stress = read_json(Path(handwriting)) if handwriting else read_json(run_dir / HANDWRITING_FILE)
     if handwriting and stress is None:
@@ -349,12 +350,13 @@ def write_report(
     config = read_json(run_dir / "config.json") or {}
     evaluation = read_json(run_dir / EVALUATION_FILE)
     if reevaluate or not evaluation or "calibration" not in evaluation:
-        from .evaluation import evaluate
+        from .evaluator import evaluate
 
         evaluation = evaluate(
             run_dir,
             data_dir=data_dir or _recorded_dir(config.get("data_dir")),
             limit=config.get("test_limit"),
+            out=run_dir / EVALUATION_FILE,
         )
         gallery_images = None
     if gallery_images is None:
@@ -373,8 +375,38 @@ def write_report(
     return target
 
 
+def write_cv_report(cv_dir: str | os.PathLike[str], *, out: str | os.PathLike[str] | None = None):
+    """Write the cv run's ``report.html``: per-fold table, mean ± std, box/strip plot.
+
+    Returns:
+        The path of the page.
+    """
+    import datetime as dt
+
+    path = Path(cv_dir)
+    cv = read_json(path / CV_FILE)
+    if not isinstance(cv, dict) or cv.get("kind") != "cv":
+        raise ModelError(f"{path} is not a cv run directory (no {CV_FILE} made by 'mnist-cnn cv')")
+    results = cv.get("fold_results") or []
+    values = {"val_accuracy": [r["val_accuracy"] for r in results]}
+    if any(r.get("test_accuracy") is not None for r in results):
+        values["test_accuracy"] = [r["test_accuracy"] for r in results]
+    values["val_loss"] = [r["val_loss"] for r in results]
+    page = render(
+        "cv.html",
+        title=path.resolve().name,
+        generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        cv=cv,
+        config=list((cv.get("config") or {}).items()),
+        plot=figure_uri(plots.cv_figure(values)) if results else None,
+    )
+    target = Path(out) if out is not None else path / REPORT_FILE
+    atomic_write_text(target, page)
+    return target
+
+
 def render_compare(comparison: Mapping[str, Any]) -> str:
-    """The HTML page of ``mnist-cnn compare --html`` (see :mod:`mnist_cnn.compare`)."""
+    """The HTML page of ``mnist-cnn compare --html`` (see :mod:`mnist_cnn.evaluation.compare`)."""
     from .compare import format_value
 
     return render(
