@@ -21,7 +21,7 @@ It also records how often a digit is wrongly flagged as several digits side
 by side, and reads whole numbers: ``--numbers`` composed as in
 ``tests/test_reading.py`` (with and without the segment verifier), and
 ``--amounts`` per kind of written amount
-(:func:`mnist_cnn.synthetic.compose_amount`: separators, trailing dashes,
+(:func:`mnist_cnn.data.synthetic.compose_amount`: separators, trailing dashes,
 underlines, patterned and ruled paper, small sizes). Results go to
 ``benchmarks/results/handwriting-<model>.json``. These inputs are synthetic:
 they test the pipeline's invariances, not real writers.
@@ -39,10 +39,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mnist_cnn import datasets, preprocess, reading, synthetic
+from mnist_cnn import preprocess, reading
+from mnist_cnn.data import datasets, synthetic
 from mnist_cnn.errors import ImageError
 from mnist_cnn.inference import Predictor
-from mnist_cnn.verifier import Verifier
+from mnist_cnn.inference.verifier import Verifier
 from mnist_cnn.vision import baseline, variants
 
 ROOT = Path(__file__).resolve().parents[1]

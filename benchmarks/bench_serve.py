@@ -38,9 +38,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from mnist_cnn import datasets, envinfo, models  # noqa: E402
+from mnist_cnn import envinfo, models  # noqa: E402
+from mnist_cnn.data import datasets  # noqa: E402
 from mnist_cnn.fileio import write_json  # noqa: E402
-from mnist_cnn.onnx_inference import OnnxClassifier, cached_onnx  # noqa: E402
+from mnist_cnn.inference.onnx_runtime import OnnxClassifier, cached_onnx  # noqa: E402
 
 HOST = "127.0.0.1"
 

@@ -49,7 +49,7 @@ def _peak_rss_mb() -> float:
 
 
 def _load():
-    from mnist_cnn import datasets
+    from mnist_cnn.data import datasets
 
     return datasets.load_mnist()
 
@@ -97,7 +97,7 @@ def worker_stock(seed: int, epochs: int) -> dict:
     model.add(Dense(10, activation="softmax"))
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
 
-    from mnist_cnn.training import EpochTimer
+    from mnist_cnn.training.trainer import EpochTimer
 
     timer = EpochTimer()
     history = model.fit(
@@ -191,7 +191,8 @@ def worker_inference() -> dict:
     """Predict throughput on the 10k test images and single-image latency."""
     import numpy as np
 
-    from mnist_cnn import datasets, models
+    from mnist_cnn import models
+    from mnist_cnn.data import datasets
     from mnist_cnn.inference import Predictor
 
     _, (x_test, _) = datasets.load_mnist()

@@ -56,8 +56,9 @@ def worker(options: dict, steps: int) -> dict:
         tf.config.threading.set_inter_op_parallelism_threads(options["inter_op"])
     import keras
 
-    from mnist_cnn import datasets, models
-    from mnist_cnn.training import dtype_policy
+    from mnist_cnn import models
+    from mnist_cnn.data import datasets
+    from mnist_cnn.training.trainer import dtype_policy
 
     (x, y), _ = datasets.load_mnist()
     x, y = datasets.prepare_images(x), datasets.prepare_labels(y)

@@ -7,7 +7,7 @@ via ``mnist-cnn train``, holding out the last 10 % of the training set for
 validation. Then the candidates are: each seed alone, and the ensemble of all
 seeds (mean of their probabilities, one ``.keras`` file). The candidate with
 the best *validation* accuracy (the held-out 6,000 images) is written to
-``src/mnist_cnn/weights/default.keras``; the test set plays no part in the
+``src/mnist_cnn/models/weights/default.keras``; the test set plays no part in the
 choice. Test accuracy is reported as mean ± std over the seeds, and for the
 ensemble. Results go to ``benchmarks/results/default-model.json`` and
 ``weights/default.json``.
@@ -28,12 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_cnn import datasets, models
+from mnist_cnn import models
+from mnist_cnn.data import datasets
 from mnist_cnn.fileio import atomic_path, write_json
 from mnist_cnn.inference import Predictor, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
-WEIGHTS = ROOT / "src" / "mnist_cnn" / "weights"
+WEIGHTS = ROOT / "src" / "mnist_cnn" / "models" / "weights"
 RECIPE = [
     "--model",
     "robust",

@@ -5,7 +5,7 @@
 1. Compose ``--numbers`` numbers from the first 54,000 MNIST *training*
    digits (2-8 digits, random size, spacing, overlap and pen) and label every
    piece the reader weighs: one whole digit or not
-   (:func:`mnist_cnn.verifier.make_examples`). The classifier is the packaged
+   (:func:`mnist_cnn.training.verifier_data.make_examples`). The classifier is the packaged
    default model.
 2. Train the verifier on them; its accuracy is measured on pieces from
    numbers composed from the last 6,000 training digits (validation).
@@ -14,7 +14,7 @@
    test set plays no part: ``benchmarks/bench_handwriting.py`` measures the
    result on numbers composed from MNIST test digits.
 
-Writes ``src/mnist_cnn/weights/verifier.keras`` (+ ``.json`` with the chosen
+Writes ``src/mnist_cnn/models/weights/verifier.keras`` (+ ``.json`` with the chosen
 weights) and ``benchmarks/results/verifier.json``.
 """
 
@@ -30,8 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_cnn import datasets, reading, synthetic, verifier
+from mnist_cnn import reading
+from mnist_cnn.data import datasets, synthetic
 from mnist_cnn.inference import Predictor
+from mnist_cnn.inference.verifier import Verifier
+from mnist_cnn.models.verifier import build_verifier, default_verifier_path
+from mnist_cnn.training import verifier_data
 
 ROOT = Path(__file__).resolve().parents[1]
 VALIDATION_FROM = 54_000
@@ -47,7 +51,7 @@ def tuning_numbers(x, y, count, rng):
             image = synthetic.compose_number(x[index], rng).image
             cases.append((image, "".join(str(int(v)) for v in y[index])))
         else:
-            number, text = verifier.random_number(x, y, rng)
+            number, text = verifier_data.random_number(x, y, rng)
             cases.append((number.image, text))
     return cases
 
@@ -67,7 +71,7 @@ def main() -> None:
     parser.add_argument("--tune-numbers", type=int, default=400, help="for the score weights")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(verifier.default_verifier_path()))
+    parser.add_argument("--out", default=str(default_verifier_path()))
     args = parser.parse_args()
 
     predictor = Predictor.load("default")
@@ -78,8 +82,8 @@ def main() -> None:
 
     start = time.perf_counter()
     rng = np.random.default_rng(args.seed)
-    inputs, labels = verifier.make_examples(x_fit, y_fit, classify, args.numbers, rng)
-    val_inputs, val_labels = verifier.make_examples(
+    inputs, labels = verifier_data.make_examples(x_fit, y_fit, classify, args.numbers, rng)
+    val_inputs, val_labels = verifier_data.make_examples(
         x_val, y_val, classify, args.val_numbers, np.random.default_rng(args.seed + 1)
     )
     data_seconds = time.perf_counter() - start
@@ -89,7 +93,11 @@ def main() -> None:
         flush=True,
     )
 
-    model = verifier.build_verifier(args.seed)
+    import keras
+
+    # The script owns its process: fit's shuffling is seeded too, not only the weights.
+    keras.utils.set_random_seed(args.seed)
+    model = build_verifier(args.seed)
     start = time.perf_counter()
     history = model.fit(
         inputs,
@@ -100,7 +108,7 @@ def main() -> None:
         verbose=2,
     )
     train_seconds = time.perf_counter() - start
-    trained = verifier.Verifier(model, reading.WEIGHTS_WITH_VERIFIER)
+    trained = Verifier(model, reading.WEIGHTS_WITH_VERIFIER)
     trained.save(args.out, {"status": "trained; score weights not chosen yet"})
 
     cases = tuning_numbers(x_val, y_val, args.tune_numbers, np.random.default_rng(args.seed + 2))

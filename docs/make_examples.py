@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mnist_cnn import datasets
+from mnist_cnn.data import datasets
 
 OUT = Path(__file__).resolve().parent / "examples"
 
