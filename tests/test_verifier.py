@@ -81,6 +81,32 @@ def test_verifier_round_trip_keeps_score_weights(tmp_path):
     assert not list(tmp_path.glob(".*tmp*"))  # nothing half-written left behind
 
 
+def test_build_verifier_is_seeded_without_reseeding_the_global_generators():
+    """The seed makes the network (weights and dropout); Python's, NumPy's and the
+    backend's global random state are the caller's and stay as they were."""
+    import random
+
+    import keras
+
+    random.seed(123)
+    np.random.seed(123)
+    keras.utils.set_random_seed(123)
+    python_state, numpy_state = random.getstate(), np.random.get_state()[1].copy()
+    backend_draw = keras.random.uniform((4,), seed=None)
+    keras.utils.set_random_seed(123)
+
+    first, again, other = build_verifier(3), build_verifier(3), build_verifier(4)
+    for a, b in zip(first.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any(
+        not np.array_equal(a, b)
+        for a, b in zip(first.get_weights(), other.get_weights(), strict=True)
+    )
+    assert random.getstate() == python_state
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)
+    np.testing.assert_array_equal(keras.random.uniform((4,), seed=None), backend_draw)
+
+
 def test_bad_verifier_files_are_reported(tmp_path):
     with pytest.raises(ModelError, match="not found"):
         Verifier.load(tmp_path / "missing.keras")
