@@ -21,6 +21,11 @@ from mnist_cnn.inference import export  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Each export converts a model through tf2onnx and checks it against Keras
+# (seconds per model, like a short training): these run in `make test`. The
+# quick tier still exports both packaged models, through `mnist-cnn export`,
+# for the service's tests (tests/test_serve.py).
+
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
@@ -38,6 +43,7 @@ def keras_outputs(path: Path, inputs: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict(inputs, batch_size=250, verbose=0))
 
 
+@pytest.mark.slow
 def test_export_checks_parity_on_1000_test_images(exported):
     classifier, verifier = exported
     for result, kind in ((classifier, "classifier"), (verifier, "verifier")):
@@ -47,6 +53,7 @@ def test_export_checks_parity_on_1000_test_images(exported):
         assert result.path.is_file()
 
 
+@pytest.mark.slow
 def test_onnx_loads_in_plain_onnxruntime(exported, mnist_test, tmp_path):
     """A separate interpreter with only numpy and onnxruntime: names, dynamic batch,
     metadata, and the same probabilities as Keras on 1,000 test images."""
@@ -101,6 +108,7 @@ def test_onnx_loads_in_plain_onnxruntime(exported, mnist_test, tmp_path):
     assert len(meta["mnist_cnn.source_sha256"]) == 64
 
 
+@pytest.mark.slow
 def test_verifier_onnx_matches_the_verifier(exported):
     from mnist_cnn.inference.onnx_runtime import OnnxVerifier
     from mnist_cnn.inference.verifier import Verifier
@@ -113,6 +121,7 @@ def test_verifier_onnx_matches_the_verifier(exported):
     assert np.max(np.abs(ours(inputs) - theirs(inputs))) <= 1e-5
 
 
+@pytest.mark.slow
 def test_reading_with_onnx_models_equals_reading_with_keras(exported, verify):
     from mnist_cnn import reading
     from mnist_cnn.inference import Predictor
@@ -128,6 +137,7 @@ def test_reading_with_onnx_models_equals_reading_with_keras(exported, verify):
     assert [d.box for d in with_onnx.digits] == [d.box for d in with_keras.digits]
 
 
+@pytest.mark.slow
 def test_cli_export_prints_the_check(tmp_path, capsys):
     out = tmp_path / "m.onnx"
     code = cli.main(["export", "default", "--out", str(out), "--check-images", "200", "--json"])
@@ -150,6 +160,7 @@ def test_saved_model_export(tmp_path, mnist_test):
     assert list(probs.argmax(1)) == [int(v) for v in mnist_test[1][:5]]
 
 
+@pytest.mark.slow
 def test_a_failed_check_writes_nothing(tmp_path, monkeypatch):
     from mnist_cnn.inference.predictor import load_keras_file
 

@@ -48,6 +48,7 @@ def test_whole_numbers_are_read(numbers, classify, verify):
     assert rate >= WHOLE_NUMBER_FLOOR, f"{rate:.1%} right; misread: {wrong}"
 
 
+@pytest.mark.slow  # 100 numbers read with classifier and verifier: an accuracy floor
 def test_single_digits_are_read_as_one_digit(mnist_test, classify, verify):
     """A digit alone, even one whose strokes came apart (a '5' with its bar
     detached), is one digit, not two."""

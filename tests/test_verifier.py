@@ -52,6 +52,7 @@ def test_examples_come_from_every_piece_the_reader_weighs(mnist_test, classify):
     assert after.digits == before.digits and np.array_equal(after.images, before.images)
 
 
+@pytest.mark.slow  # an accuracy floor over every piece of 40 composed numbers
 def test_packaged_verifier_tells_whole_digits_from_pieces(mnist_test, classify):
     x, y = mnist_test
     inputs, labels = verifier_data.make_examples(
