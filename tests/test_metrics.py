@@ -1,4 +1,4 @@
-"""mnist_cnn.metrics against scikit-learn and SciPy (oracles) and hand-counted cases."""
+"""mnist_cnn.evaluation.metrics against scikit-learn and SciPy (oracles) and hand-counted cases."""
 
 import math
 

@@ -20,7 +20,7 @@ WHOLE_NUMBER_FLOOR = 0.95
 
 
 def compose_number(digits, rng, **kwargs) -> np.ndarray:
-    """Digits laid left to right, dark ink on grey paper (see mnist_cnn.synthetic)."""
+    """Digits laid left to right, dark ink on grey paper (see mnist_cnn.data.synthetic)."""
     return synthetic.compose_number(digits, rng, **kwargs).image
 
 

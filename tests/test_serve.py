@@ -2,7 +2,7 @@
 and schemathesis against the app's own OpenAPI schema.
 
 The models are the packaged ones exported to ONNX once per test session (by
-``mnist_cnn.onnx_inference.cached_onnx``, in a child process, as ``mnist-cnn
+``mnist_cnn.inference.onnx_runtime.cached_onnx``, in a child process, as ``mnist-cnn
 serve`` does on first start).
 """
 

@@ -1,7 +1,7 @@
 """Synthetic handwritten numbers composed from MNIST digits.
 
 Used to test and benchmark :mod:`mnist_cnn.reading`, and to train the
-segment verifier (:mod:`mnist_cnn.verifier`). Each digit is scaled up, laid
+segment verifier (:mod:`mnist_cnn.training.verifier_data`). Each digit is scaled up, laid
 left to right with a random gap (negative gaps make neighbours overlap), and
 drawn as dark ink on slightly noisy grey paper. The returned spans say where
 each digit's ink lies, so a reader's boxes can be checked against them.

@@ -3,7 +3,7 @@
 :func:`compare_runs` is what ``mnist-cnn compare`` calls. It reads each run's
 files (``config.json``, ``metrics.json``, ``evaluation.json``, or a cv run's
 ``cv.json``) and computes nothing new; :func:`format_table` prints the result
-for the terminal, :func:`mnist_cnn.report.render_compare` as a page.
+for the terminal, :func:`mnist_cnn.evaluation.report.render_compare` as a page.
 """
 
 from __future__ import annotations
