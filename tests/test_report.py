@@ -7,6 +7,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -170,6 +172,42 @@ def test_evaluate_bare_model_writes_nothing_unasked(tiny_run, tmp_path, monkeypa
     result = evaluator.evaluate(model, limit=100, out=out)
     assert result["written_to"] == str(out)
     assert json.loads(out.read_text())["n_test"] == 100
+
+
+@pytest.mark.slow
+def test_evaluate_writes_into_a_run_only_when_asked(run_copy, tmp_path, monkeypatch):
+    """The library call has no side effect it was not asked for; the CLI and the
+    report ask (``save_to_run=True``, or ``out``)."""
+    monkeypatch.chdir(tmp_path)
+    saved = run_copy / "evaluation.json"
+    before = saved.read_bytes()
+    result = evaluator.evaluate(run_copy, limit=100, top_k=5)
+    assert result["written_to"] is None and saved.read_bytes() == before
+    result = evaluator.evaluate(run_copy, limit=100, top_k=5, save_to_run=True)
+    assert result["written_to"] == str(saved)
+    assert json.loads(saved.read_text())["n_test"] == 100
+
+
+def test_plots_leave_matplotlib_global_state_alone(tmp_path):
+    """Figures come from matplotlib.figure.Figure: no pyplot, no backend switch."""
+    code = (
+        "import sys, matplotlib\n"
+        # The raw setting: matplotlib.get_backend() would import pyplot to resolve it.
+        "backend = dict.__getitem__(matplotlib.rcParams, 'backend')\n"
+        "from mnist_cnn.evaluation import plots\n"
+        "import numpy as np\n"
+        "plots.save_learning_curves({'loss': [1.0, 0.5], 'accuracy': [0.5, 0.9]}, "
+        f"{str(tmp_path / 'curves.png')!r})\n"
+        "plots.save_samples(np.zeros((9, 28, 28), np.uint8), list(range(9)), "
+        f"{str(tmp_path / 'samples.png')!r})\n"
+        "assert dict.__getitem__(matplotlib.rcParams, 'backend') == backend\n"
+        "print('matplotlib.pyplot' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False"
+    assert (tmp_path / "curves.png").stat().st_size and (tmp_path / "samples.png").stat().st_size
 
 
 def test_report_errors_are_one_line(tmp_path, monkeypatch, capsys):
