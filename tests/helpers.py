@@ -11,6 +11,22 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 MNIST_DIR = REPO / "data" / "mnist"
+IDX_TYPE_CODES = {"u1": 0x08, "i1": 0x09, "i2": 0x0B, "i4": 0x0C, "f4": 0x0D, "f8": 0x0E}
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """Encode ``array`` as an uncompressed IDX file (big-endian)."""
+    kind = array.dtype.str[1:]
+    header = struct.pack(">BBBB", 0, 0, IDX_TYPE_CODES[kind], array.ndim)
+    header += struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> bytes:
+    """Write ``array`` as an IDX file; return its decompressed bytes."""
+    data = idx_bytes(array)
+    path.write_bytes(gzip.compress(data, mtime=0) if compress else data)
+    return data
 
 
 def read_idx_gz(name: str, offset: int, shape: tuple[int, ...]) -> np.ndarray:

@@ -377,10 +377,9 @@ def test_evaluate_finds_latest_in_runs_dir(tmp_path, monkeypatch, capsys):
 
 def _write_idx_folder(folder: Path, n_train: int, n_test: int, seed: int = 0) -> None:
     """The four MNIST-layout files of random 28x28 images and labels 0-9, gzip-compressed."""
-    import gzip
-    import struct
-
     import numpy as np
+
+    from helpers import write_idx
 
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True)
@@ -388,10 +387,7 @@ def _write_idx_folder(folder: Path, n_train: int, n_test: int, seed: int = 0) ->
         images = rng.integers(0, 256, (count, 28, 28), dtype=np.uint8)
         labels = rng.integers(0, 10, count, dtype=np.uint8)
         for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
-            header = struct.pack(">BBBB", 0, 0, 8, array.ndim)
-            header += struct.pack(f">{array.ndim}I", *array.shape)
-            data = gzip.compress(header + array.tobytes(), mtime=0)
-            (folder / f"{split}-{kind}-ubyte.gz").write_bytes(data)
+            write_idx(folder / f"{split}-{kind}-ubyte.gz", array)
 
 
 @pytest.mark.slow

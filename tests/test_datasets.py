@@ -9,7 +9,6 @@ import gzip
 import hashlib
 import io
 import os
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import idx_bytes, write_idx
 from mnist_cnn.data import catalog, datasets, download, idx
 from mnist_cnn.errors import DataError, DownloadError
 
@@ -29,22 +29,6 @@ TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS = (
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 )
-IDX_TYPE_CODES = {"u1": 0x08, "i1": 0x09, "i2": 0x0B, "i4": 0x0C, "f4": 0x0D, "f8": 0x0E}
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    """Encode ``array`` as an uncompressed IDX file (big-endian)."""
-    kind = array.dtype.str[1:]
-    header = struct.pack(">BBBB", 0, 0, IDX_TYPE_CODES[kind], array.ndim)
-    header += struct.pack(f">{array.ndim}I", *array.shape)
-    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
-
-
-def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> bytes:
-    """Write ``array`` as an IDX file; return its decompressed bytes."""
-    data = idx_bytes(array)
-    path.write_bytes(gzip.compress(data, mtime=0) if compress else data)
-    return data
 
 
 def make_dataset(
