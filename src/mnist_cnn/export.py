@@ -1,8 +1,10 @@
-"""Exporting a model for other runtimes: ONNX and TensorFlow SavedModel.
+"""Exporting a model for other runtimes: ONNX, TensorFlow SavedModel and LiteRT.
 
-Both formats go through Keras 3's export API (``model.export`` for ONNX, which
-uses ``tf2onnx`` on the TensorFlow backend; ``keras.export.ExportArchive`` for
-SavedModel) with stable names: the input is ``image``, float32
+All go through Keras 3's export API (``model.export`` for ONNX, which uses
+``tf2onnx`` on the TensorFlow backend; ``keras.export.ExportArchive`` for
+SavedModel, which TensorFlow's LiteRT converter then turns into a ``.tflite``
+file, as Keras's own ``format="litert"`` does, but keeping the names) with
+stable names: the input is ``image``, float32
 ``[N, 28, 28, 1]`` with a dynamic batch (``[N, 28, 28, 2]`` for the segment
 verifier), the output ``probabilities``. An ONNX file also carries, in its
 metadata (``metadata_props``), the class order and the preprocessing its
@@ -39,11 +41,12 @@ __all__ = [
     "ExportResult",
     "export",
     "export_keras_model",
+    "litert_outputs",
     "parity_inputs",
     "resolve_export_source",
 ]
 
-FORMATS = ("onnx", "saved_model")
+FORMATS = ("onnx", "saved_model", "litert")
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
 PARITY_TOLERANCE = 1e-5
@@ -73,7 +76,7 @@ class ExportResult:
 
     Attributes:
         path: The ONNX file or SavedModel folder.
-        format: ``"onnx"`` or ``"saved_model"``.
+        format: ``"onnx"``, ``"saved_model"`` or ``"litert"``.
         kind: ``"classifier"`` (digits, 10 classes) or ``"verifier"`` (one
             probability that a piece is one whole digit).
         source: The ``.keras`` file exported.
@@ -432,6 +435,8 @@ def export_keras_model(
             diff = None
             if parity is not None:
                 diff = _check_parity(_onnx_outputs(tmp, parity), expected, out)
+    elif format == "litert":
+        diff = _export_litert(model, out, kind, parity, expected, source)
     else:
         diff = _export_saved_model(model, out, kind, parity, expected)
     return ExportResult(
@@ -444,25 +449,94 @@ def export_keras_model(
     )
 
 
-def _export_saved_model(model, out: Path, kind: str, parity, expected) -> float | None:
+def _write_archive(model, folder: Path, kind: str, out: Path) -> None:
+    """A SavedModel with one signature, ``serve``: ``image`` -> ``{"probabilities": ...}``."""
     import keras
 
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        name="serve",
+        fn=lambda image: {OUTPUT_NAME: model(image, training=False)},
+        input_signature=[_input_spec(kind)],
+    )
+    try:
+        archive.write_out(str(folder), verbose=False)
+    except Exception as exc:
+        raise ExportError(
+            f"cannot export a SavedModel to {out}: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _export_litert(model, out: Path, kind: str, parity, expected, source: Path) -> float | None:
+    """A LiteRT (TensorFlow Lite) flatbuffer with the signature ``serve``: input
+    ``image``, output ``probabilities``, dynamic batch.
+
+    Keras's ``model.export(format="litert")`` names the output ``output_0``; the same
+    converter run on the SavedModel :func:`_write_archive` writes keeps the names.
+    """
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise ExportError(
+            "LiteRT export needs the TensorFlow backend (Keras converts through "
+            "TensorFlow's LiteRT converter); it is not available with this install"
+        ) from None
+    if not hasattr(tf, "lite") or not hasattr(tf.lite, "TFLiteConverter"):
+        raise ExportError(
+            f"this TensorFlow ({tf.__version__}) has no LiteRT converter (tf.lite); "
+            "export to onnx or saved_model instead"
+        )
+    staging = out.with_name(f".{out.name}.savedmodel-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _write_archive(model, staging, kind, out)
+        try:
+            converter = tf.lite.TFLiteConverter.from_saved_model(
+                str(staging), signature_keys=["serve"]
+            )
+            flatbuffer = converter.convert()
+        except Exception as exc:  # the converter raises many types
+            raise ExportError(
+                f"cannot convert {source} to LiteRT: {type(exc).__name__}: {exc}"
+            ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(flatbuffer)
+        diff = None
+        if parity is not None:
+            diff = _check_parity(litert_outputs(tmp, parity), expected, out)
+    return diff
+
+
+def litert_outputs(path: str | os.PathLike[str], inputs: np.ndarray) -> np.ndarray:
+    """Run a ``.tflite`` file written by :func:`export` on float32 ``inputs``
+    (TensorFlow's interpreter; the ``ai_edge_litert`` package's one when installed)."""
+    import warnings
+
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter
+    with warnings.catch_warnings():
+        # TensorFlow's copy warns that it moved to ai_edge_litert; it still runs.
+        warnings.simplefilter("ignore")
+        interpreter = Interpreter(model_path=str(path))
+    run = interpreter.get_signature_runner("serve")
+    return np.concatenate(
+        [run(**{INPUT_NAME: inputs[i : i + 256]})[OUTPUT_NAME] for i in range(0, len(inputs), 256)]
+    )
+
+
+def _export_saved_model(model, out: Path, kind: str, parity, expected) -> float | None:
     staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        archive = keras.export.ExportArchive()
-        archive.track(model)
-        archive.add_endpoint(
-            name="serve",
-            fn=lambda image: {OUTPUT_NAME: model(image, training=False)},
-            input_signature=[_input_spec(kind)],
-        )
-        try:
-            archive.write_out(str(staging), verbose=False)
-        except Exception as exc:
-            raise ExportError(
-                f"cannot export a SavedModel to {out}: {type(exc).__name__}: {exc}"
-            ) from None
+        _write_archive(model, staging, kind, out)
         diff = None
         if parity is not None:
             diff = _check_parity(_saved_model_outputs(staging, parity), expected, out)
@@ -506,7 +580,7 @@ def export(
             (see :func:`mnist_cnn.inference.resolve_model_path`), or
             ``"verifier"`` for the packaged segment verifier.
         out: The ONNX file or SavedModel folder to write (atomically).
-        format: ``"onnx"`` or ``"saved_model"``.
+        format: ``"onnx"``, ``"saved_model"`` or ``"litert"`` (a ``.tflite`` file).
         parity_images: How many MNIST test images the check uses (0 skips it).
         data_dir: Where MNIST is, if not in the usual places.
         runs_dir: Where to find ``latest`` when ``model_or_run`` is ``None``.
