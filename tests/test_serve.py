@@ -199,20 +199,6 @@ def test_one_image_as_the_whole_body(client, mnist_test):
     assert_error(client.post("/v1/read", content=b"text", headers=headers), 415, "not_an_image")
 
 
-def test_small_images_in_the_event_loop_answer_as_in_a_thread(service, app, mnist_test):
-    """Small requests are worked on in the event loop, large ones in worker threads:
-    the same answers either way."""
-    from fastapi.testclient import TestClient
-
-    from mnist_cnn.serve import create_app
-
-    x, _ = mnist_test
-    files = [("files", (f"{i}.png", png_bytes(x[i]), "image/png")) for i in range(4)]
-    with TestClient(create_app(service, inline_pixels=0)) as threaded, TestClient(app) as inline:
-        for path in ("/v1/predict", "/v1/predict?raw=true"):
-            assert threaded.post(path, files=files).json() == inline.post(path, files=files).json()
-
-
 def test_server_timing_and_metrics_per_route(client, mnist_test):
     x, _ = mnist_test
     response = client.post(

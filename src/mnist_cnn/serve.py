@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MnistCnnError
-from .service import DigitService, RejectedInput, Upload, decode_base64_image, total_pixels
+from .service import DigitService, RejectedInput, Upload, decode_base64_image
 
 __all__ = ["ServeConfig", "create_app", "run"]
 
@@ -33,12 +33,6 @@ log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent / "web"
 MAX_IMAGES = 64
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
-# A /v1/predict request with at most this many pixels (all its images together; the
-# page's canvas is 280x280) is worked on in the event loop itself: about 1-3 ms of
-# Python holding the GIL, which a worker thread would hold just the same, plus two
-# thread hand-overs. Larger images go to the worker threads, so that one big photo
-# does not stall /healthz and the other connections for long.
-INLINE_PIXELS = 320 * 320
 # Raw image bodies (Content-Type image/...) that the schema declares.
 IMAGE_TYPES = ("image/png", "image/jpeg")
 
@@ -365,17 +359,13 @@ def create_app(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY,
     compute_threads: int = int(os.environ.get("MNIST_CNN_COMPUTE_THREADS", "2")),
-    inline_pixels: int = INLINE_PIXELS,
 ):
     """The FastAPI application around a loaded (and warmed) :class:`DigitService`.
 
     Args:
         service: Does the work; see :func:`mnist_cnn.service.load_service`.
         max_body_bytes: Larger request bodies get 413 before being read.
-        compute_threads: Requests whose images are worked on at once in worker
-            threads (the rest wait).
-        inline_pixels: ``/v1/predict`` requests with at most this many pixels
-            are worked on in the event loop, without a thread hand-over (0: never).
+        compute_threads: Requests whose images are worked on at once (the rest wait).
     """
     import functools
 
@@ -543,14 +533,9 @@ def create_app(
     )
     async def predict(request: Request):
         uploads, include_input = await uploads_from(request, "files", many=True)
-        work = functools.partial(
+        answers, times = await compute(
             service.predict, uploads, include_input=include_input, raw=_flag(request, "raw")
         )
-        pixels = total_pixels(uploads) if inline_pixels > 0 else None
-        if pixels is not None and pixels <= inline_pixels:
-            answers, times = work()
-        else:
-            answers, times = await compute(work)
         return timed(JSONResponse({"predictions": answers}), times)
 
     @app.post(

@@ -42,7 +42,6 @@ __all__ = [
     "check_image_header",
     "decode_base64_image",
     "png_base64",
-    "total_pixels",
 ]
 
 log = logging.getLogger(__name__)
@@ -87,11 +86,8 @@ class StageTimes:
         return now
 
 
-def check_image_header(upload: Upload) -> tuple[int, int]:
+def check_image_header(upload: Upload) -> None:
     """Refuse what is not an image (415) or is over 40 megapixels (413), from the header.
-
-    Returns:
-        The image's ``(width, height)`` in pixels, read without decoding it.
 
     Raises:
         RejectedInput: With the status to answer.
@@ -125,20 +121,6 @@ def check_image_header(upload: Upload) -> tuple[int, int]:
             f"{upload.name}: the image is too large ({width}x{height} = {width * height:,} "
             f"pixels; the limit is {preprocess.MAX_PIXELS:,}). Shrink or crop it first.",
         )
-    return width, height
-
-
-def total_pixels(uploads: Sequence[Upload]) -> int | None:
-    """The pixels in all of ``uploads``, from their headers (no decoding), or ``None``
-    when one of them would be refused (:meth:`DigitService.predict` then says why)."""
-    total = 0
-    for upload in uploads:
-        try:
-            width, height = check_image_header(upload)
-        except RejectedInput:
-            return None
-        total += width * height
-    return total
 
 
 def decode_base64_image(value: str, name: str) -> bytes:
