@@ -161,6 +161,30 @@ def test_saved_model_export(tmp_path, mnist_test):
 
 
 @pytest.mark.slow
+def test_litert_export(tmp_path, mnist_test):
+    """A .tflite file with the same names (signature ``serve``: ``image`` ->
+    ``probabilities``), any batch size, checked like the others."""
+    result = export.export("default", tmp_path / "m.tflite", format="litert", parity_images=200)
+    assert result.format == "litert" and result.max_abs_diff <= 1e-5
+    x = (mnist_test[0][:7].astype(np.float32) / 255.0)[..., None]
+    probs = export.litert_outputs(result.path, x)
+    assert probs.shape == (7, 10)
+    assert list(probs.argmax(1)) == [int(v) for v in mnist_test[1][:7]]
+    assert list(tmp_path.iterdir()) == [result.path]  # no staging folder left
+
+
+def test_onnx_flatten_is_simplified(exported):
+    """The Flatten's shape is a constant and its transpose is folded into the weights."""
+    import onnx
+
+    for result in exported:
+        ops = [node.op_type for node in onnx.load(str(result.path)).graph.node]
+        assert "Shape" not in ops and "Concat" not in ops and "Cast" not in ops
+    classifier_ops = [n.op_type for n in onnx.load(str(exported[0].path)).graph.node]
+    assert "Transpose" not in classifier_ops
+
+
+@pytest.mark.slow
 def test_a_failed_check_writes_nothing(tmp_path, monkeypatch):
     from mnist_cnn.inference.predictor import load_keras_file
 

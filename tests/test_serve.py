@@ -10,6 +10,7 @@ import base64
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -175,6 +176,56 @@ def test_read_a_number_with_boxes(client):
     url = "data:image/jpeg;base64," + base64.b64encode(data).decode()
     again = client.post("/v1/read", json={"image": url, "include_input": True}).json()
     assert again["text"] == "2026" and len(again["inputs_png"]) == 4
+
+
+def test_one_image_as_the_whole_body(client, mnist_test):
+    """``Content-Type: image/...``: the image is the body, as ``curl --data-binary`` sends it."""
+    x, y = mnist_test
+    response = client.post(
+        "/v1/predict", content=png_bytes(x[0]), headers={"content-type": "image/png"}
+    )
+    assert response.status_code == 200, response.text
+    (answer,) = response.json()["predictions"]
+    multipart = client.post(
+        "/v1/predict", files=[("files", ("a.png", png_bytes(x[0]), "image/png"))]
+    )
+    assert answer["file"] == "image" and answer["digit"] == int(y[0])
+    assert answer["probability"] == multipart.json()["predictions"][0]["probability"]
+    year = (EXAMPLES / "year.jpg").read_bytes()
+    read = client.post("/v1/read", content=year, headers={"content-type": "image/jpeg"})
+    assert read.status_code == 200 and read.json()["text"] == "2026"
+    headers = {"content-type": "image/png"}
+    assert_error(client.post("/v1/predict", content=b"", headers=headers), 422, "empty_file")
+    assert_error(client.post("/v1/read", content=b"text", headers=headers), 415, "not_an_image")
+
+
+def test_server_timing_and_metrics_per_route(client, mnist_test):
+    x, _ = mnist_test
+    response = client.post(
+        "/v1/predict", files=[("files", ("a.png", png_bytes(x[0]), "image/png"))]
+    )
+    stages = dict(
+        part.strip().split(";dur=") for part in response.headers["server-timing"].split(",")
+    )
+    assert {"decode", "preprocess", "inference", "app"} <= set(stages)
+    assert float(stages["app"]) >= float(stages["preprocess"]) + float(stages["inference"])
+    client.get("/no/such/path")
+    text = client.get("/metrics").text
+    assert 'http_requests_total{handler="/v1/predict",method="POST",status="2xx"}' in text
+    assert 'handler="none"' in text and 'handler="/no/such/path"' not in text
+    assert 'handler="/metrics"' not in text
+
+
+def test_docs_work_offline(client):
+    """Swagger UI comes from the swagger-ui-bundle-v2 package: no CDN."""
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "http://" not in page.text and "https://" not in page.text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/redoc").status_code == 404
 
 
 def test_health_ready_metrics_docs(client):

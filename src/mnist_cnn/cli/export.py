@@ -1,4 +1,5 @@
-"""``mnist-cnn export``: a model for other runtimes (ONNX, SavedModel), checked against Keras."""
+"""``mnist-cnn export``: a model for other runtimes (ONNX, SavedModel, LiteRT),
+checked against Keras."""
 
 from __future__ import annotations
 
@@ -12,14 +13,16 @@ from .common import add_runs_dir
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "export",
-        help="export a model for other runtimes (ONNX, SavedModel), checked against Keras",
+        help="export a model for other runtimes (ONNX, SavedModel, LiteRT), checked against Keras",
         description="Export a model (default: runs/latest, else the packaged one; "
         "'default' for the packaged model, 'verifier' for the segment verifier) with "
         "input 'image' float32 [N,28,28,1] and output 'probabilities'.",
     )
     p.add_argument("model_or_run", nargs="?", default=None, metavar="MODEL_OR_RUN")
-    p.add_argument("--format", choices=("onnx", "saved_model"), default="onnx")
-    p.add_argument("--out", required=True, help="the .onnx file or SavedModel folder to write")
+    p.add_argument("--format", choices=("onnx", "saved_model", "litert"), default="onnx")
+    p.add_argument(
+        "--out", required=True, help="the .onnx file, SavedModel folder or .tflite file to write"
+    )
     p.add_argument(
         "--check-images",
         type=int,

@@ -2,8 +2,10 @@
 
 Endpoints: ``POST /v1/predict`` (one digit per image), ``POST /v1/read`` (a
 whole number), ``GET /healthz``, ``GET /readyz``, ``GET /metrics``
-(Prometheus), ``/docs`` (OpenAPI) and the page at ``/`` (static files packaged
-in ``mnist_cnn/serve/web``). The work is done by :class:`mnist_cnn.serve.service.DigitService`;
+(Prometheus), ``/docs`` (OpenAPI, with Swagger UI served from the
+``swagger-ui-bundle-v2`` package: no CDN) and the page at ``/`` (static files
+packaged in ``mnist_cnn/serve/web``). The work is done by
+:class:`mnist_cnn.serve.service.DigitService`;
 this module only turns HTTP into its calls and its answers and errors into
 HTTP. Every error is JSON ``{"error": code, "detail": message}`` and declared
 in the OpenAPI schema; bad input never gets a 500.
@@ -17,6 +19,7 @@ import json
 import logging
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,8 @@ log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent / "web"
 MAX_IMAGES = 64
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
+# Raw image bodies (Content-Type image/...) that the schema declares.
+IMAGE_TYPES = ("image/png", "image/jpeg")
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,14 @@ class ServeConfig:
 
 def _require_serve_extra() -> None:
     missing = []
-    for module in ("fastapi", "uvicorn", "python_multipart", "onnxruntime"):
+    for module in (
+        "fastapi",
+        "uvicorn",
+        "python_multipart",
+        "onnxruntime",
+        "prometheus_client",
+        "swagger_ui_bundle",
+    ):
         try:
             __import__(module)
         except ImportError:
@@ -192,6 +204,12 @@ def _request_body(many: bool) -> dict:
                     + ([{"required": ["images"]}] if many else []),
                 }
             },
+            # One image as the whole body (curl --data-binary @digit.png -H
+            # 'Content-Type: image/png'): no multipart to build or parse.
+            **{
+                media_type: {"schema": {"type": "string", "format": "binary"}}
+                for media_type in IMAGE_TYPES
+            },
         },
     }
 
@@ -273,6 +291,69 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+class RequestMetrics:
+    """ASGI middleware: Prometheus request counts and latencies per route.
+
+    The metrics prometheus-fastapi-instrumentator records by default
+    (``http_requests_total`` by method, status class and route;
+    ``http_request_duration_seconds`` by method and route), at a fraction of
+    its cost per request: it built a ``Request`` and a ``Response`` object
+    around every call and matched the route a second time, where this reads the
+    route the router has already put in the scope. Requests no route matches
+    are counted under ``handler="none"``, so that random paths cannot grow the
+    label set.
+
+    It also adds ``app;dur=<ms>`` to the ``Server-Timing`` header: the time from
+    the request reaching the application to its answer starting, so a client
+    can tell the server's part from the network's and its own.
+    """
+
+    def __init__(self, app, registry, *, excluded=("/metrics",)) -> None:
+        from prometheus_client import Counter, Histogram
+
+        self.app = app
+        self.excluded = frozenset(excluded)
+        self.requests = Counter(
+            "http_requests_total",
+            "Requests by method, status class and route.",
+            ["method", "status", "handler"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "Time from the request reaching the application to its answer, by route.",
+            ["method", "handler"],
+            registry=registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+        )
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        status = 500
+
+        async def timed_send(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                elapsed = f"app;dur={(time.perf_counter() - start) * 1000:.3f}"
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (b"server-timing", elapsed.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, timed_send)
+        finally:
+            handler = getattr(scope.get("route"), "path", None) or "none"
+            if handler not in self.excluded:
+                method = scope["method"]
+                self.requests.labels(method, f"{status // 100}xx", handler).inc()
+                self.latency.labels(method, handler).observe(time.perf_counter() - start)
+
+
 # ------------------------------------------------------------------ the app
 def create_app(
     service: DigitService,
@@ -292,10 +373,15 @@ def create_app(
     import anyio
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import FileResponse, JSONResponse
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import FileResponse, JSONResponse, Response
     from fastapi.staticfiles import StaticFiles
-    from prometheus_client import CollectorRegistry, Histogram
-    from prometheus_fastapi_instrumentator import Instrumentator
+    from prometheus_client import (
+        CONTENT_TYPE_LATEST,
+        CollectorRegistry,
+        Histogram,
+        generate_latest,
+    )
     from starlette.exceptions import HTTPException as StarletteHTTPException
     from starlette.formparsers import MultiPartException
 
@@ -303,6 +389,10 @@ def create_app(
         title="mnist-cnn",
         summary="Handwritten digit recognition: one digit per image, or a whole number.",
         version=_version(),
+        # /docs is served below with Swagger UI from a package, not from a CDN;
+        # ReDoc has no such package, so there is none.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
 
@@ -314,9 +404,10 @@ def create_app(
         registry=registry,
         buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
     )
-    Instrumentator(registry=registry, excluded_handlers=["/metrics"]).instrument(app).expose(
-        app, include_in_schema=False
-    )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics():
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     def error(status: int, code: str, detail: str, headers: dict | None = None):
         return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
@@ -391,12 +482,15 @@ def create_app(
             except Exception:  # noqa: BLE001 - JSONDecodeError, UnicodeDecodeError
                 raise RejectedInput(400, "bad_request", "the body is not valid JSON") from None
             uploads, include_input = _json_uploads(body, many, include_input)
+        elif content_type.startswith("image/"):
+            uploads = [Upload("image", await request.body())]
         else:
             raise RejectedInput(
                 415,
                 "unsupported_media_type",
-                f"send multipart/form-data (field '{field}') or application/json, "
-                f"not {content_type or 'a body without Content-Type'}",
+                f"send multipart/form-data (field '{field}'), application/json or an "
+                f"image (image/png, image/jpeg, ...), not "
+                f"{content_type or 'a body without Content-Type'}",
             )
         if not uploads:
             raise RejectedInput(422, "invalid_request", f"no image given (field '{field}')")
@@ -426,8 +520,9 @@ def create_app(
     @app.post(
         "/v1/predict",
         summary="Classify one handwritten digit per image",
-        description="Multipart files (field `files`, one or more) or JSON with a base64 "
-        "image or data URL (`image`, or `images` for several). Each answer has the "
+        description="Multipart files (field `files`, one or more), JSON with a base64 "
+        "image or data URL (`image`, or `images` for several), or one image as the whole "
+        "body (`Content-Type: image/png` or `image/jpeg`). Each answer has the "
         "fields `mnist-cnn predict --json` prints; `include_input` (query or JSON) adds "
         "the 28x28 the model saw as a base64 PNG; `raw` (query) skips preprocessing for "
         "images that already are 28x28 MNIST-style (as `predict --raw`).",
@@ -447,8 +542,9 @@ def create_app(
     @app.post(
         "/v1/read",
         summary="Read a whole number written on one line",
-        description="Multipart file (field `file`) or JSON with a base64 image or data URL "
-        "(`image`). The answer has the fields `mnist-cnn read --json` prints, boxes in the "
+        description="Multipart file (field `file`), JSON with a base64 image or data URL "
+        "(`image`), or the image as the whole body (`Content-Type: image/png` or "
+        "`image/jpeg`). The answer has the fields `mnist-cnn read --json` prints, boxes in the "
         "image's pixels.",
         responses={200: _json(READ_RESPONSE_SCHEMA, "The number read"), **ERROR_RESPONSES},
         openapi_extra={
@@ -488,8 +584,43 @@ def create_app(
     async def page():
         return FileResponse(WEB_DIR / "index.html", media_type="text/html")
 
+    swagger_ui = _swagger_ui_dir()
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request):
+        assets = request.scope.get("root_path", "") + "/docs/assets"
+        return get_swagger_ui_html(
+            openapi_url=request.scope.get("root_path", "") + app.openapi_url,
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon-32x32.png",
+        )
+
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
-    return BodyLimit(app, max_body_bytes) if max_body_bytes else app
+    instrumented = RequestMetrics(app, registry)
+    return BodyLimit(instrumented, max_body_bytes) if max_body_bytes else instrumented
+
+
+def _swagger_ui_dir() -> Path:
+    """Swagger UI's files, from the ``swagger-ui-bundle-v2`` package (in the serve extra)."""
+    try:
+        import swagger_ui_bundle
+    except ImportError:
+        raise MnistCnnError(
+            "/docs needs swagger-ui-bundle-v2; install it with pip install 'mnist-cnn[serve]'"
+        ) from None
+    path = Path(str(swagger_ui_bundle.swagger_ui_path))
+    # The older swagger-ui-bundle package installs the same module with Swagger UI
+    # 4, which cannot show the OpenAPI 3.1 schema FastAPI writes.
+    major = path.name.removeprefix("swagger-ui-").split(".")[0]
+    if not (path / "swagger-ui-bundle.js").is_file() or not major.isdigit() or int(major) < 5:
+        raise MnistCnnError(
+            f"{path} is not Swagger UI 5 or later; pip uninstall swagger-ui-bundle, "
+            "then pip install 'mnist-cnn[serve]' (swagger-ui-bundle-v2)"
+        )
+    return path
 
 
 def _include_input_parameter() -> dict:
