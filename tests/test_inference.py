@@ -59,3 +59,33 @@ def test_bad_model_files_are_named(tmp_path):
     text.write_text("hi")
     with pytest.raises(ModelError, match="not a .keras model file"):
         inference.load_model(text)
+
+
+def test_predict_files_answers_each_file_in_order(digit_pngs, tmp_path):
+    """The library call behind ``predict``: an answer per readable file, the one-line
+    reason for the others, in order; year.jpg is flagged as several digits."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    from mnist_cnn import predict_files
+
+    paths, labels = digit_pngs
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((40, 40), 255, np.uint8)).save(blank)
+    damaged = tmp_path / "damaged.png"
+    damaged.write_bytes(b"\x89PNG not really")
+    year = Path(__file__).resolve().parents[1] / "docs" / "examples" / "year.jpg"
+    predictor = inference.Predictor.load("default")
+    answers = predict_files(predictor, [*paths[:3], blank, damaged, year])
+    assert [a.path for a in answers] == [*paths[:3], blank, damaged, year]
+    assert [a.prediction.digit for a in answers[:3]] == labels[:3]
+    assert answers[3].prediction is None and "blank" in answers[3].error
+    assert answers[4].prediction is None and answers[4].error
+    assert answers[5].digits_side_by_side == 4 and answers[5].uncertain()
+    line = answers[5].to_dict()
+    assert line["uncertain"] is True and line["digits_side_by_side"] == 4
+    assert answers[0].to_dict()["file"] == str(paths[0])
+    assert answers[3].to_dict() == {"file": str(blank), "error": answers[3].error}
+    raw = predict_files(predictor, paths[:2], raw=True)
+    assert [a.prediction.digit for a in raw] == labels[:2]

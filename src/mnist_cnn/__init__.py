@@ -49,6 +49,7 @@ _EXPORTS = {
     "write_report": ".evaluation.report",
     **dict.fromkeys(("compare_runs", "format_table"), ".evaluation.compare"),
     **dict.fromkeys(("Prediction", "Predictor", "load_model"), ".inference.predictor"),
+    **dict.fromkeys(("FileAnswer", "predict_files"), ".inference.files"),
     "Verifier": ".inference.verifier",
     "load_image": ".vision.loading",
     "to_mnist": ".vision.normalise",

@@ -2,7 +2,8 @@
 
 Owns loading a model and predicting with a compiled forward pass
 (:mod:`~mnist_cnn.inference.predictor`: :class:`Predictor`, :class:`Prediction`,
-which model ``runs/latest`` or ``default`` means), the segment verifier at run
+which model ``runs/latest`` or ``default`` means), answers for image files
+(:mod:`~mnist_cnn.inference.files`: :func:`predict_files`), the segment verifier at run
 time (:mod:`~mnist_cnn.inference.verifier`), onnxruntime inference without
 TensorFlow (:mod:`~mnist_cnn.inference.onnx_runtime`) and the export to ONNX and
 SavedModel, checked against Keras (:mod:`~mnist_cnn.inference.export`). It may
@@ -29,6 +30,7 @@ _EXPORTS = {
         ".predictor",
     ),
     "Verifier": ".verifier",
+    **dict.fromkeys(("FileAnswer", "predict_files"), ".files"),
     **dict.fromkeys(("OnnxClassifier", "OnnxVerifier", "cached_onnx"), ".onnx_runtime"),
     **dict.fromkeys(("ExportResult", "export_keras_model"), ".export"),
 }
