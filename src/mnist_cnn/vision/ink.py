@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
+from scipy.spatial import ConvexHull, QhullError
 
 from ..errors import ImageError
 from . import baseline
@@ -69,6 +70,8 @@ _HOLE_FRACTION = 0.01
 _LOW_FRACTION = 0.3
 # Ink level that counts towards a digit's bounding box.
 _BOX_LEVEL = 0.15
+# The paper beside a desk fills at least this fraction of its convex hull.
+_MIN_PAPER_SOLIDITY = 0.95
 
 
 @dataclass(frozen=True)
@@ -227,8 +230,10 @@ def _mask_outside_paper(work: np.ndarray) -> tuple[np.ndarray, bool]:
     At a coarse scale, where strokes vanish, the paper is the largest bright
     region; when the rest is much darker (under 45 % of the paper's
     brightness, darker than shadows usually make it) and covers at least 15 %
-    of the picture's rim, everything outside the paper (its holes filled, so
-    the writing stays inside) takes the paper's median brightness.
+    of the picture's rim, and the paper is convex (a page, not the ground
+    between the strokes of a tightly cropped digit), everything outside the
+    paper (its holes filled, so the writing stays inside) takes the paper's
+    median brightness.
     """
     height, width = work.shape
     step = max(1.0, min(height, width) / 48)
@@ -257,6 +262,11 @@ def _mask_outside_paper(work: np.ndarray) -> tuple[np.ndarray, bool]:
     sides = (outside[0], outside[-1], outside[:, 0], outside[:, -1])
     if max(float(side.mean()) for side in sides) < 0.9:
         return work, False
+    # A page seen from above is a convex quadrilateral. Ground that bends
+    # around the dark part is the ground of a tightly cropped digit, and the
+    # dark part one of its strokes (often, in a blurry low-resolution scan).
+    if _solidity(paper) < _MIN_PAPER_SOLIDITY:
+        return work, False
     level = float(np.median(small[paper & bright]))
     full = (
         np.asarray(
@@ -265,6 +275,18 @@ def _mask_outside_paper(work: np.ndarray) -> tuple[np.ndarray, bool]:
         > 0
     )
     return np.where(full, np.float32(level), work).astype(np.float32), True
+
+
+def _solidity(region: np.ndarray) -> float:
+    """Pixels of ``region`` over those of its convex hull (1 for a rectangle, less for an L)."""
+    points = np.argwhere(region).astype(np.float64)
+    try:
+        hull = ConvexHull(points)
+    except QhullError:  # all in one row or column: a strip, convex
+        return 1.0
+    # Pixel centres span the hull; its area plus half its perimeter plus one
+    # counts the pixels a convex shape covers (exact for a rectangle).
+    return float(len(points) / (hull.volume + hull.area / 2 + 1))
 
 
 def _otsu(values: np.ndarray) -> float:
