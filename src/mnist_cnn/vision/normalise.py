@@ -246,11 +246,14 @@ def low_resolution_reading(work: np.ndarray, reading: PlainReading) -> PlainRead
     return dataclasses.replace(reading, image28=image28, method="low-resolution")
 
 
-def _is_cut_out(mask: np.ndarray) -> bool:
-    """The ink reaches within 5 % of at least two sides: the frame is the digit's own
-    box (a scan cut out to it), not a page around it."""
+def sides_touched(mask: np.ndarray) -> int:
+    """How many sides of the frame the ink in ``mask`` comes within 5 % of (0-4).
+
+    Two or more: the frame is the digit's own box (a scan cut out to it),
+    not a page around it.
+    """
     if not mask.any():
-        return False
+        return 0
     height, width = mask.shape
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
@@ -260,7 +263,7 @@ def _is_cut_out(mask: np.ndarray) -> bool:
         cols[0] / width,
         (width - 1 - cols[-1]) / width,
     )
-    return sum(margin <= 0.05 for margin in margins) >= 2
+    return sum(margin <= 0.05 for margin in margins)
 
 
 def _ruled(mask: np.ndarray) -> bool:
@@ -356,7 +359,11 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
         work, scale = gray, 1.0
     structure = _neighbour_correlation(work)
     plain = plain_reading(work, structure)
-    needs_page = not plain.has_ink or plain.uneven > UNEVEN_PAPER or plain.ruled
+    touched = sides_touched(plain.mask)
+    # Where the ink reaches all four sides no page shows around it, and a
+    # ground that varies is the digit's own blur (a low-resolution scan).
+    uneven = plain.uneven > UNEVEN_PAPER and touched < 4
+    needs_page = not plain.has_ink or uneven or plain.ruled
     page = None
     info = None
     if needs_page or (plain.inverted and _rim_is_dark(work)):
@@ -377,7 +384,7 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
         other = plain_reading(work, structure, dark_ink=not plain.inverted)
         if other.has_ink:
             readings.append(other)
-    if readings and classify is not None and _is_cut_out(plain.mask):
+    if readings and classify is not None and touched >= 2:
         readings += [low_resolution_reading(work, r) for r in readings]
     use_page = page is not None and needs_page
     if use_page:
