@@ -1,9 +1,10 @@
 """One digit in any picture, normalised to MNIST's 28x28: the plain and page readings.
 
 :func:`preprocess` makes the *plain* reading (LeCun's normalisation,
-:mod:`mnist_cnn.vision.baseline`) of every image and the *page* reading
+:mod:`mnist_cnn.vision.baseline`) of every image, the same at low
+resolution for a digit cut out to its box, and the *page* reading
 (:mod:`mnist_cnn.vision.ink`) only where the plain one shows a page it
-cannot handle; where two readings are possible, a classifier passed in
+cannot handle; where several readings are possible, a classifier passed in
 arbitrates. It also counts digits written side by side, and
 :func:`save_preview` shows what the model saw. Imports numpy, scipy and
 Pillow only: the classifier is any callable.
@@ -330,12 +331,15 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     page, uneven light, grid and ruling lines) before finding the ink. The
     plain reading is used unless the picture shows a page that it cannot
     handle: a desk runs along a side (the page reading is taken), or the
-    ground varies by more than :data:`UNEVEN_PAPER` of the ink's contrast,
-    or the threshold took grid or ruling lines for ink (the page reading is
-    taken, or, given ``classify``, whichever of the two the classifier is
-    surer of). Given ``classify``, a digit whose ink touches so much of the
-    frame that the border does not show the polarity is also read both
-    ways, and the classifier keeps the surer reading.
+    ground varies by more than :data:`UNEVEN_PAPER` of the ink's contrast
+    (unless the ink reaches all four sides, where no page shows), or the
+    threshold took grid or ruling lines for ink (the page reading is taken,
+    or, given ``classify``, whichever of the two the classifier is surer
+    of). Given ``classify``, a digit whose ink touches so much of the frame
+    that the border does not show the polarity is also read both ways, a
+    digit cut out to its box (ink within 5 % of two sides or more) is also
+    read at low resolution (:func:`low_resolution_reading`), and the
+    classifier keeps the surer reading.
 
     Args:
         source: Anything :func:`load_image` accepts.
