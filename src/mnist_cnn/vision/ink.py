@@ -63,9 +63,6 @@ _BACKGROUND_WINDOW = 11
 # Strokes are brought within this range of MNIST's width (ratios) before shrinking.
 _STROKE_MIN = 0.85
 _STROKE_MAX = 1.5
-# Holes in the rough ink mask up to this fraction of the image are filled
-# (a loop's inside is not background).
-_HOLE_FRACTION = 0.01
 # Ink levels start this fraction of the threshold above the background.
 _LOW_FRACTION = 0.3
 # Ink level that counts towards a digit's bounding box.
@@ -169,30 +166,6 @@ def _coarse_filter(image: np.ndarray, cells: int, percentile: float, window: int
         small = ndi.percentile_filter(small, percentile, size=size, mode="reflect")
         small = ndi.uniform_filter(small, size=3, mode="nearest")
     return resize(small, (width, height), Image.BILINEAR)
-
-
-def _masked_background(
-    image: np.ndarray, valid: np.ndarray, fallback: np.ndarray, cells: int = 48
-) -> np.ndarray:
-    """Smooth ``image`` using only ``valid`` pixels (normalised convolution).
-
-    Where no valid pixel is near (inside a large blob of ink), the estimate
-    comes from a wider neighbourhood, then from ``fallback``.
-    """
-    height, width = image.shape
-    step = max(1.0, min(height, width) / cells)
-    small_size = (max(1, round(width / step)), max(1, round(height / step)))
-    weight = valid.astype(np.float32)
-    numerator = resize(image * weight, small_size, Image.BOX)
-    denominator = resize(weight, small_size, Image.BOX)
-    estimate = np.full(numerator.shape, np.nan, dtype=np.float32)
-    for sigma in (cells / 12, cells / 4, cells):
-        num = ndi.gaussian_filter(numerator, sigma, mode="nearest")
-        den = ndi.gaussian_filter(denominator, sigma, mode="nearest")
-        fill = np.isnan(estimate) & (den > 0.02)
-        estimate[fill] = num[fill] / den[fill]
-    background = resize(estimate, (width, height), Image.BILINEAR)
-    return np.where(np.isfinite(background), background, fallback).astype(np.float32)
 
 
 def robust_sigma(values: np.ndarray) -> float:
@@ -312,45 +285,20 @@ def measure_stroke_width(mask: np.ndarray, ink: np.ndarray | None = None) -> flo
     return 2.0 * area / boundary
 
 
-def _fill_small_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
-    """Fill the holes of ``mask`` smaller than ``max_area`` pixels."""
-    holes = ndi.binary_fill_holes(mask) & ~mask
-    labels, count = ndi.label(holes)
-    if count == 0:
-        return mask
-    areas = np.bincount(labels.ravel())
-    small = areas <= max_area
-    small[0] = False
-    return mask | small[labels]
-
-
 def _flatten(ink_up: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, float]:
     """Subtract the background from ``ink_up`` (ink bright); return it and the noise level."""
-    # First guess: a low percentile over a window wide compared with strokes,
-    # so it follows shading and gradients but not thin ink.
+    # A low percentile over a window wide compared with strokes follows
+    # shading and gradients but not thin ink.
     background = _coarse_filter(ink_up, cells=32, percentile=20, window=_BACKGROUND_WINDOW)
     flat = ink_up - background
     sigma = max(robust_sigma(flat), 0.002)
-    # Second guess: interpolate the background from the pixels that are not
-    # ink, so bold strokes and blobs wider than the window are not mistaken
-    # for background (which would hollow them out).
-    rough = flat > max(4.0 * sigma, 0.02)
-    valid = ~rough
-    if rough.any():
-        rough = flat > max(4.0 * sigma, 0.02, _otsu(flat[rough]))
-        rough = ndi.binary_dilation(rough, iterations=2)
-        rough = _fill_small_holes(rough, _HOLE_FRACTION * rough.size)
-        valid = ~rough
-        if valid.sum() > 0.05 * valid.size:
-            background = _masked_background(ink_up, valid, fallback=background)
-            flat = ink_up - background
-            sigma = max(robust_sigma(flat[valid]), 0.002)
     if dark_ink:
         # Light falls on paper and ink alike, so shade is a factor, not an
         # offset: divide by the paper's brightness so that ink in a shadow is
         # as strong as ink in full light.
+        ground = flat <= max(4.0 * sigma, 0.02)
         flat = flat / np.maximum(1.0 - background, 0.05)
-        sigma = max(robust_sigma(flat[valid] if valid.any() else flat), 0.002)
+        sigma = max(robust_sigma(flat[ground] if ground.any() else flat), 0.002)
     return flat.astype(np.float32), sigma
 
 
