@@ -17,6 +17,10 @@ classified three ways:
 * ``naive``: resize the whole picture to 28x28 (inverting light paper), what
   most tutorials' users do.
 
+Where the results file already holds a run on the same digits, each kind
+also records that run's accuracy (``previous_accuracy``), so a change to the
+pipeline is compared kind by kind on the same inputs.
+
 It also records how often a digit is wrongly flagged as several digits side
 by side, and reads whole numbers: ``--numbers`` composed as in
 ``tests/test_reading.py`` (with and without the segment verifier), and
@@ -63,7 +67,18 @@ def naive(source) -> np.ndarray:
     return 1.0 - small if small.mean() > 0.5 else small
 
 
-def single_digits(predictor: Predictor, digits, labels) -> dict:
+def previous_accuracies(path: Path, per_variant: int) -> dict[str, float]:
+    """Per kind, the pipeline's accuracy in the last results file, if it read the same
+    digits (the same count: the same seeded choice and variants)."""
+    if not path.exists():
+        return {}
+    old = json.loads(path.read_text())
+    if old.get("digits_per_variant") != per_variant:
+        return {}
+    return {name: row["accuracy"] for name, row in old.get("variants", {}).items()}
+
+
+def single_digits(predictor: Predictor, digits, labels, previous: dict[str, float]) -> dict:
     rows = {}
     for name, variant in variants.VARIANTS.items():
         vrng = np.random.default_rng(0)
@@ -95,6 +110,8 @@ def single_digits(predictor: Predictor, digits, labels) -> dict:
             "flagged_several_digits": several / len(sources),
             "ms_per_image_with_classifier": round(ms, 1),
         }
+        if name in previous:
+            rows[name]["previous_accuracy"] = previous[name]
         print(f"{name:28s} {json.dumps(rows[name])}", flush=True)
     return rows
 
@@ -179,12 +196,16 @@ def main() -> None:
     index = rng.choice(len(x), args.per_variant, replace=False)
     digits, labels = x[index], y[index]
     clean = predictor.predict_proba(digits.astype(np.float32) / 255.0).argmax(axis=1)
+    name = "default" if args.model == "default" else Path(args.model).stem
+    out = ROOT / "benchmarks" / "results" / f"handwriting-{name}.json"
     report: dict = {
         "date": dt.date.today().isoformat(),
         "model": str(predictor.path),
         "digits_per_variant": args.per_variant,
         "clean_mnist_accuracy": float(np.mean(clean == labels)),
-        "variants": single_digits(predictor, digits, labels),
+        "variants": single_digits(
+            predictor, digits, labels, previous_accuracies(out, args.per_variant)
+        ),
     }
     # The issue's reproduction: the first 20 test digits cut to their ink box,
     # dark on white, upscaled 8x bilinear.
@@ -200,8 +221,6 @@ def main() -> None:
     print("first 20 tight crops right:", report["first_20_tight_crops_right"], flush=True)
     report["numbers"] = numbers(predictor, verify, x, y, args.numbers)
     report["amounts"] = amounts(predictor, verify, x, y, args.amounts)
-    name = "default" if args.model == "default" else Path(args.model).stem
-    out = ROOT / "benchmarks" / "results" / f"handwriting-{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out}")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
+from scipy.spatial import ConvexHull, QhullError
 
 from ..errors import ImageError
 from . import baseline
@@ -62,13 +63,12 @@ _BACKGROUND_WINDOW = 11
 # Strokes are brought within this range of MNIST's width (ratios) before shrinking.
 _STROKE_MIN = 0.85
 _STROKE_MAX = 1.5
-# Holes in the rough ink mask up to this fraction of the image are filled
-# (a loop's inside is not background).
-_HOLE_FRACTION = 0.01
 # Ink levels start this fraction of the threshold above the background.
 _LOW_FRACTION = 0.3
 # Ink level that counts towards a digit's bounding box.
 _BOX_LEVEL = 0.15
+# The paper beside a desk fills at least this fraction of its convex hull.
+_MIN_PAPER_SOLIDITY = 0.95
 
 
 @dataclass(frozen=True)
@@ -168,30 +168,6 @@ def _coarse_filter(image: np.ndarray, cells: int, percentile: float, window: int
     return resize(small, (width, height), Image.BILINEAR)
 
 
-def _masked_background(
-    image: np.ndarray, valid: np.ndarray, fallback: np.ndarray, cells: int = 48
-) -> np.ndarray:
-    """Smooth ``image`` using only ``valid`` pixels (normalised convolution).
-
-    Where no valid pixel is near (inside a large blob of ink), the estimate
-    comes from a wider neighbourhood, then from ``fallback``.
-    """
-    height, width = image.shape
-    step = max(1.0, min(height, width) / cells)
-    small_size = (max(1, round(width / step)), max(1, round(height / step)))
-    weight = valid.astype(np.float32)
-    numerator = resize(image * weight, small_size, Image.BOX)
-    denominator = resize(weight, small_size, Image.BOX)
-    estimate = np.full(numerator.shape, np.nan, dtype=np.float32)
-    for sigma in (cells / 12, cells / 4, cells):
-        num = ndi.gaussian_filter(numerator, sigma, mode="nearest")
-        den = ndi.gaussian_filter(denominator, sigma, mode="nearest")
-        fill = np.isnan(estimate) & (den > 0.02)
-        estimate[fill] = num[fill] / den[fill]
-    background = resize(estimate, (width, height), Image.BILINEAR)
-    return np.where(np.isfinite(background), background, fallback).astype(np.float32)
-
-
 def robust_sigma(values: np.ndarray) -> float:
     return 1.4826 * float(np.median(np.abs(values - np.median(values))))
 
@@ -227,8 +203,10 @@ def _mask_outside_paper(work: np.ndarray) -> tuple[np.ndarray, bool]:
     At a coarse scale, where strokes vanish, the paper is the largest bright
     region; when the rest is much darker (under 45 % of the paper's
     brightness, darker than shadows usually make it) and covers at least 15 %
-    of the picture's rim, everything outside the paper (its holes filled, so
-    the writing stays inside) takes the paper's median brightness.
+    of the picture's rim, and the paper is convex (a page, not the ground
+    between the strokes of a tightly cropped digit), everything outside the
+    paper (its holes filled, so the writing stays inside) takes the paper's
+    median brightness.
     """
     height, width = work.shape
     step = max(1.0, min(height, width) / 48)
@@ -257,6 +235,11 @@ def _mask_outside_paper(work: np.ndarray) -> tuple[np.ndarray, bool]:
     sides = (outside[0], outside[-1], outside[:, 0], outside[:, -1])
     if max(float(side.mean()) for side in sides) < 0.9:
         return work, False
+    # A page seen from above is a convex quadrilateral. Ground that bends
+    # around the dark part is the ground of a tightly cropped digit, and the
+    # dark part one of its strokes (often, in a blurry low-resolution scan).
+    if _solidity(paper) < _MIN_PAPER_SOLIDITY:
+        return work, False
     level = float(np.median(small[paper & bright]))
     full = (
         np.asarray(
@@ -265,6 +248,18 @@ def _mask_outside_paper(work: np.ndarray) -> tuple[np.ndarray, bool]:
         > 0
     )
     return np.where(full, np.float32(level), work).astype(np.float32), True
+
+
+def _solidity(region: np.ndarray) -> float:
+    """Pixels of ``region`` over those of its convex hull (1 for a rectangle, less for an L)."""
+    points = np.argwhere(region).astype(np.float64)
+    try:
+        hull = ConvexHull(points)
+    except QhullError:  # all in one row or column: a strip, convex
+        return 1.0
+    # Pixel centres span the hull; its area plus half its perimeter plus one
+    # counts the pixels a convex shape covers (exact for a rectangle).
+    return float(len(points) / (hull.volume + hull.area / 2 + 1))
 
 
 def _otsu(values: np.ndarray) -> float:
@@ -290,45 +285,20 @@ def measure_stroke_width(mask: np.ndarray, ink: np.ndarray | None = None) -> flo
     return 2.0 * area / boundary
 
 
-def _fill_small_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
-    """Fill the holes of ``mask`` smaller than ``max_area`` pixels."""
-    holes = ndi.binary_fill_holes(mask) & ~mask
-    labels, count = ndi.label(holes)
-    if count == 0:
-        return mask
-    areas = np.bincount(labels.ravel())
-    small = areas <= max_area
-    small[0] = False
-    return mask | small[labels]
-
-
 def _flatten(ink_up: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, float]:
     """Subtract the background from ``ink_up`` (ink bright); return it and the noise level."""
-    # First guess: a low percentile over a window wide compared with strokes,
-    # so it follows shading and gradients but not thin ink.
+    # A low percentile over a window wide compared with strokes follows
+    # shading and gradients but not thin ink.
     background = _coarse_filter(ink_up, cells=32, percentile=20, window=_BACKGROUND_WINDOW)
     flat = ink_up - background
     sigma = max(robust_sigma(flat), 0.002)
-    # Second guess: interpolate the background from the pixels that are not
-    # ink, so bold strokes and blobs wider than the window are not mistaken
-    # for background (which would hollow them out).
-    rough = flat > max(4.0 * sigma, 0.02)
-    valid = ~rough
-    if rough.any():
-        rough = flat > max(4.0 * sigma, 0.02, _otsu(flat[rough]))
-        rough = ndi.binary_dilation(rough, iterations=2)
-        rough = _fill_small_holes(rough, _HOLE_FRACTION * rough.size)
-        valid = ~rough
-        if valid.sum() > 0.05 * valid.size:
-            background = _masked_background(ink_up, valid, fallback=background)
-            flat = ink_up - background
-            sigma = max(robust_sigma(flat[valid]), 0.002)
     if dark_ink:
         # Light falls on paper and ink alike, so shade is a factor, not an
         # offset: divide by the paper's brightness so that ink in a shadow is
         # as strong as ink in full light.
+        ground = flat <= max(4.0 * sigma, 0.02)
         flat = flat / np.maximum(1.0 - background, 0.05)
-        sigma = max(robust_sigma(flat[valid] if valid.any() else flat), 0.002)
+        sigma = max(robust_sigma(flat[ground] if ground.any() else flat), 0.002)
     return flat.astype(np.float32), sigma
 
 

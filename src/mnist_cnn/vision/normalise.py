@@ -1,9 +1,10 @@
 """One digit in any picture, normalised to MNIST's 28x28: the plain and page readings.
 
 :func:`preprocess` makes the *plain* reading (LeCun's normalisation,
-:mod:`mnist_cnn.vision.baseline`) of every image and the *page* reading
+:mod:`mnist_cnn.vision.baseline`) of every image, the same at low
+resolution for a digit cut out to its box, and the *page* reading
 (:mod:`mnist_cnn.vision.ink`) only where the plain one shows a page it
-cannot handle; where two readings are possible, a classifier passed in
+cannot handle; where several readings are possible, a classifier passed in
 arbitrates. It also counts digits written side by side, and
 :func:`save_preview` shows what the model saw. Imports numpy, scipy and
 Pillow only: the classifier is any callable.
@@ -11,6 +12,7 @@ Pillow only: the classifier is any callable.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from .ink import (
     has_ink,
     ink_to_mnist,
     measure_stroke_width,
+    resize,
     robust_sigma,
     select_digit,
     to_working_scale,
@@ -71,7 +74,9 @@ class PreprocessResult:
         components: Number of ink components kept as the digit (after specks
             were dropped).
         method: Which reading was used: ``"plain"`` (LeCun's normalisation of
-            the whole image) or ``"page"`` (paper modelled first).
+            the whole image), ``"low-resolution"`` (the same on the image
+            shrunk, see :func:`low_resolution_reading`) or ``"page"`` (paper
+            modelled first).
         digits_side_by_side: How many digit-sized pieces of ink stand side by
             side (see :func:`count_side_by_side`); more than 1 means the image
             holds a number, which ``read`` reads, not one digit.
@@ -88,6 +93,9 @@ class PreprocessResult:
     digits_side_by_side: int = 1
 
 
+#: Longer side, in pixels, of the ink in the low-resolution reading
+#: (:func:`low_resolution_reading`).
+LOW_RESOLUTION = 8
 #: A plain reading whose paper varies by more than this fraction of the
 #: ink's contrast has uneven light or a textured ground: the page reading
 #: (background flattening) is then tried beside it.
@@ -123,6 +131,8 @@ class PlainReading:
             straight lines across 80 % of the picture in one direction).
         frame_decides: The border showed the polarity (at least 70 % of it
             in one class); otherwise the minority class was taken for ink.
+        method: ``"plain"``, or ``"low-resolution"`` for the plain recipe
+            applied to the image shrunk (:func:`low_resolution_reading`).
     """
 
     image28: np.ndarray
@@ -134,6 +144,7 @@ class PlainReading:
     structure: float = 1.0
     ruled: bool = False
     frame_decides: bool = True
+    method: str = "plain"
 
     @property
     def has_ink(self) -> bool:
@@ -211,6 +222,51 @@ def plain_reading(
     )
 
 
+def low_resolution_reading(work: np.ndarray, reading: PlainReading) -> PlainReading:
+    """``reading`` made again from the image shrunk until its ink is :data:`LOW_RESOLUTION` px.
+
+    Area averaging evens out what a scan cut to its box often carries: the
+    jagged edges of a 1-bit digit, the blocks of a nearest-neighbour upscale,
+    a stretched '1' turned into a slab. The plain recipe on the small image
+    (its own Otsu threshold) is then brought back to 20 px by Lanczos, so
+    the model sees a smooth digit. Returns ``reading`` itself when its ink
+    is that small already.
+
+    Args:
+        work: float32 ``(h, w)`` grayscale in [0, 1], 1 = white.
+        reading: A plain reading of ``work``; its polarity is kept.
+    """
+    ys, xs = np.nonzero(reading.mask)
+    factor = LOW_RESOLUTION / max(np.ptp(ys) + 1, np.ptp(xs) + 1, 1)
+    if factor >= 1 or not reading.mask.any():
+        return reading
+    height, width = work.shape
+    size = (max(2, round(width * factor)), max(2, round(height * factor)))
+    small = np.clip(resize(work, size, Image.BOX), 0.0, 1.0)
+    image28 = baseline.plain_to_mnist(small, dark_ink=reading.inverted)
+    return dataclasses.replace(reading, image28=image28, method="low-resolution")
+
+
+def sides_touched(mask: np.ndarray) -> int:
+    """How many sides of the frame the ink in ``mask`` comes within 5 % of (0-4).
+
+    Two or more: the frame is the digit's own box (a scan cut out to it),
+    not a page around it.
+    """
+    if not mask.any():
+        return 0
+    height, width = mask.shape
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    margins = (
+        rows[0] / height,
+        (height - 1 - rows[-1]) / height,
+        cols[0] / width,
+        (width - 1 - cols[-1]) / width,
+    )
+    return sum(margin <= 0.05 for margin in margins)
+
+
 def _ruled(mask: np.ndarray) -> bool:
     """Two or more thin straight lines across 80 % of ``mask`` in one direction (squared
     or ruled paper). A digit's stroke in a tight crop may run across the picture, but
@@ -275,12 +331,15 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     page, uneven light, grid and ruling lines) before finding the ink. The
     plain reading is used unless the picture shows a page that it cannot
     handle: a desk runs along a side (the page reading is taken), or the
-    ground varies by more than :data:`UNEVEN_PAPER` of the ink's contrast,
-    or the threshold took grid or ruling lines for ink (the page reading is
-    taken, or, given ``classify``, whichever of the two the classifier is
-    surer of). Given ``classify``, a digit whose ink touches so much of the
-    frame that the border does not show the polarity is also read both
-    ways, and the classifier keeps the surer reading.
+    ground varies by more than :data:`UNEVEN_PAPER` of the ink's contrast
+    (unless the ink reaches all four sides, where no page shows), or the
+    threshold took grid or ruling lines for ink (the page reading is taken,
+    or, given ``classify``, whichever of the two the classifier is surer
+    of). Given ``classify``, a digit whose ink touches so much of the frame
+    that the border does not show the polarity is also read both ways, a
+    digit cut out to its box (ink within 5 % of two sides or more) is also
+    read at low resolution (:func:`low_resolution_reading`), and the
+    classifier keeps the surer reading.
 
     Args:
         source: Anything :func:`load_image` accepts.
@@ -304,7 +363,11 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
         work, scale = gray, 1.0
     structure = _neighbour_correlation(work)
     plain = plain_reading(work, structure)
-    needs_page = not plain.has_ink or plain.uneven > UNEVEN_PAPER or plain.ruled
+    touched = sides_touched(plain.mask)
+    # Where the ink reaches all four sides no page shows around it, and a
+    # ground that varies is the digit's own blur (a low-resolution scan).
+    uneven = plain.uneven > UNEVEN_PAPER and touched < 4
+    needs_page = not plain.has_ink or uneven or plain.ruled
     page = None
     info = None
     if needs_page or (plain.inverted and _rim_is_dark(work)):
@@ -325,6 +388,8 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
         other = plain_reading(work, structure, dark_ink=not plain.inverted)
         if other.has_ink:
             readings.append(other)
+    if readings and classify is not None and touched >= 2:
+        readings += [low_resolution_reading(work, r) for r in readings]
     use_page = page is not None and needs_page
     if use_page:
         readings.append(None)  # the page reading
@@ -376,7 +441,7 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
         stroke_width=measure_stroke_width(plain.mask) / scale,
         thickened_by=0.0,
         components=int(count),
-        method="plain",
+        method=plain.method,
         digits_side_by_side=count_side_by_side(
             [(p[1].start, p[0].start, p[1].stop, p[0].stop) for p in pieces],
             [int(a) for a in areas],
