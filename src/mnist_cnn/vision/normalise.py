@@ -44,15 +44,20 @@ from .ink import (
 from .loading import ImageSource, load_image, source_name
 
 __all__ = [
+    "LOW_RESOLUTION",
+    "LOW_RESOLUTION_CHECK",
     "UNEVEN_PAPER",
     "Classifier",
     "PlainReading",
     "PreprocessResult",
     "count_side_by_side",
+    "low_resolution_reading",
+    "low_resolution_readings",
     "page_reading",
     "plain_reading",
     "preprocess",
     "save_preview",
+    "sides_touched",
     "to_mnist",
 ]
 
