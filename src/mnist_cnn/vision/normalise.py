@@ -44,15 +44,20 @@ from .ink import (
 from .loading import ImageSource, load_image, source_name
 
 __all__ = [
+    "LOW_RESOLUTION",
+    "LOW_RESOLUTION_CHECK",
     "UNEVEN_PAPER",
     "Classifier",
     "PlainReading",
     "PreprocessResult",
     "count_side_by_side",
+    "low_resolution_reading",
+    "low_resolution_readings",
     "page_reading",
     "plain_reading",
     "preprocess",
     "save_preview",
+    "sides_touched",
     "to_mnist",
 ]
 
@@ -94,8 +99,10 @@ class PreprocessResult:
 
 
 #: Longer side, in pixels, of the ink in the low-resolution reading
-#: (:func:`low_resolution_reading`).
+#: (:func:`low_resolution_reading`), and in the reading that must agree with
+#: it before the classifier may choose it (:func:`low_resolution_readings`).
 LOW_RESOLUTION = 8
+LOW_RESOLUTION_CHECK = 12
 #: A plain reading whose paper varies by more than this fraction of the
 #: ink's contrast has uneven light or a textured ground: the page reading
 #: (background flattening) is then tried beside it.
@@ -222,8 +229,10 @@ def plain_reading(
     )
 
 
-def low_resolution_reading(work: np.ndarray, reading: PlainReading) -> PlainReading:
-    """``reading`` made again from the image shrunk until its ink is :data:`LOW_RESOLUTION` px.
+def low_resolution_reading(
+    work: np.ndarray, reading: PlainReading, side: int = LOW_RESOLUTION
+) -> PlainReading:
+    """``reading`` made again from the image shrunk until its ink is ``side`` px.
 
     Area averaging evens out what a scan cut to its box often carries: the
     jagged edges of a 1-bit digit, the blocks of a nearest-neighbour upscale,
@@ -235,9 +244,10 @@ def low_resolution_reading(work: np.ndarray, reading: PlainReading) -> PlainRead
     Args:
         work: float32 ``(h, w)`` grayscale in [0, 1], 1 = white.
         reading: A plain reading of ``work``; its polarity is kept.
+        side: Longer side of the ink once shrunk, in pixels.
     """
     ys, xs = np.nonzero(reading.mask)
-    factor = LOW_RESOLUTION / max(np.ptp(ys) + 1, np.ptp(xs) + 1, 1)
+    factor = side / max(np.ptp(ys) + 1, np.ptp(xs) + 1, 1)
     if factor >= 1 or not reading.mask.any():
         return reading
     height, width = work.shape
@@ -245,6 +255,23 @@ def low_resolution_reading(work: np.ndarray, reading: PlainReading) -> PlainRead
     small = np.clip(resize(work, size, Image.BOX), 0.0, 1.0)
     image28 = baseline.plain_to_mnist(small, dark_ink=reading.inverted)
     return dataclasses.replace(reading, image28=image28, method="low-resolution")
+
+
+def low_resolution_readings(
+    work: np.ndarray, readings: list[PlainReading], classify: Classifier
+) -> list[PlainReading]:
+    """The low-resolution reading of each of ``readings`` that the classifier reads as
+    the same digit at :data:`LOW_RESOLUTION_CHECK` px.
+
+    At 8 px a 1-bit slab or a blocky scan becomes a smooth digit, but a
+    digit scanned with more detail than that may turn into another one: a
+    reading that only the coarsest view supports is left out.
+    """
+    low = [low_resolution_reading(work, r) for r in readings]
+    check = [low_resolution_reading(work, r, LOW_RESOLUTION_CHECK) for r in readings]
+    probs = np.asarray(classify(np.stack([r.image28 for r in low + check])))
+    agree = probs[: len(low)].argmax(axis=1) == probs[len(low) :].argmax(axis=1)
+    return [r for r, same in zip(low, agree, strict=True) if same]
 
 
 def sides_touched(mask: np.ndarray) -> int:
@@ -338,7 +365,7 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     of). Given ``classify``, a digit whose ink touches so much of the frame
     that the border does not show the polarity is also read both ways, a
     digit cut out to its box (ink within 5 % of two sides or more) is also
-    read at low resolution (:func:`low_resolution_reading`), and the
+    read at low resolution (:func:`low_resolution_readings`), and the
     classifier keeps the surer reading.
 
     Args:
@@ -389,7 +416,7 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
         if other.has_ink:
             readings.append(other)
     if readings and classify is not None and touched >= 2:
-        readings += [low_resolution_reading(work, r) for r in readings]
+        readings += low_resolution_readings(work, readings, classify)
     use_page = page is not None and needs_page
     if use_page:
         readings.append(None)  # the page reading
