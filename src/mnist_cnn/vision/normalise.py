@@ -52,7 +52,6 @@ __all__ = [
     "PreprocessResult",
     "count_side_by_side",
     "low_resolution_reading",
-    "low_resolution_readings",
     "page_reading",
     "plain_reading",
     "preprocess",
@@ -100,7 +99,7 @@ class PreprocessResult:
 
 #: Longer side, in pixels, of the ink in the low-resolution reading
 #: (:func:`low_resolution_reading`), and in the reading that must agree with
-#: it before the classifier may choose it (:func:`low_resolution_readings`).
+#: it before the classifier may choose it (:func:`preprocess`).
 LOW_RESOLUTION = 8
 LOW_RESOLUTION_CHECK = 12
 #: A plain reading whose paper varies by more than this fraction of the
@@ -257,23 +256,6 @@ def low_resolution_reading(
     return dataclasses.replace(reading, image28=image28, method="low-resolution")
 
 
-def low_resolution_readings(
-    work: np.ndarray, readings: list[PlainReading], classify: Classifier
-) -> list[PlainReading]:
-    """The low-resolution reading of each of ``readings`` that the classifier reads as
-    the same digit at :data:`LOW_RESOLUTION_CHECK` px.
-
-    At 8 px a 1-bit slab or a blocky scan becomes a smooth digit, but a
-    digit scanned with more detail than that may turn into another one: a
-    reading that only the coarsest view supports is left out.
-    """
-    low = [low_resolution_reading(work, r) for r in readings]
-    check = [low_resolution_reading(work, r, LOW_RESOLUTION_CHECK) for r in readings]
-    probs = np.asarray(classify(np.stack([r.image28 for r in low + check])))
-    agree = probs[: len(low)].argmax(axis=1) == probs[len(low) :].argmax(axis=1)
-    return [r for r, same in zip(low, agree, strict=True) if same]
-
-
 def sides_touched(mask: np.ndarray) -> int:
     """How many sides of the frame the ink in ``mask`` comes within 5 % of (0-4).
 
@@ -365,7 +347,7 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     of). Given ``classify``, a digit whose ink touches so much of the frame
     that the border does not show the polarity is also read both ways, a
     digit cut out to its box (ink within 5 % of two sides or more) is also
-    read at low resolution (:func:`low_resolution_readings`), and the
+    read at low resolution (:func:`low_resolution_reading`), and the
     classifier keeps the surer reading.
 
     Args:
@@ -415,15 +397,29 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
         other = plain_reading(work, structure, dark_ink=not plain.inverted)
         if other.has_ink:
             readings.append(other)
+    # A digit cut out to its box is also read at low resolution. At 8 px a 1-bit
+    # slab or a blocky scan becomes a smooth digit, but a digit scanned with more
+    # detail may turn into another one: a low-resolution reading counts only where
+    # the classifier reads the same digit at LOW_RESOLUTION_CHECK px.
+    low: list[PlainReading] = []
+    check: list[PlainReading] = []
     if readings and classify is not None and touched >= 2:
-        readings += low_resolution_readings(work, readings, classify)
+        low = [low_resolution_reading(work, r) for r in readings]
+        check = [low_resolution_reading(work, r, LOW_RESOLUTION_CHECK) for r in readings]
     use_page = page is not None and needs_page
     if use_page:
         readings.append(None)  # the page reading
-    if classify is not None and len(readings) > 1:
-        images = [page[0] if r is None else r.image28 for r in readings]
+    candidates = readings + low
+    if classify is not None and len(candidates) > 1:
+        # One pass of the classifier over every candidate and every check.
+        images = [page[0] if r is None else r.image28 for r in candidates + check]
         probs = np.asarray(classify(np.stack(images)))
-        best = readings[int(np.argmax(probs.max(axis=1)))]
+        confidence = probs[: len(candidates)].max(axis=1)
+        if low:
+            low_probs = probs[len(readings) : len(candidates)]
+            agree = low_probs.argmax(axis=1) == probs[len(candidates) :].argmax(axis=1)
+            confidence[len(readings) :][~agree] = -1.0
+        best = candidates[int(np.argmax(confidence))]
         use_page = best is None
         if best is not None:
             plain = best
