@@ -173,17 +173,6 @@ def test_litert_export(tmp_path, mnist_test):
     assert list(tmp_path.iterdir()) == [result.path]  # no staging folder left
 
 
-def test_onnx_flatten_is_simplified(exported):
-    """The Flatten's shape is a constant and its transpose is folded into the weights."""
-    import onnx
-
-    for result in exported:
-        ops = [node.op_type for node in onnx.load(str(result.path)).graph.node]
-        assert "Shape" not in ops and "Concat" not in ops and "Cast" not in ops
-    classifier_ops = [n.op_type for n in onnx.load(str(exported[0].path)).graph.node]
-    assert "Transpose" not in classifier_ops
-
-
 @pytest.mark.slow
 def test_a_failed_check_writes_nothing(tmp_path, monkeypatch):
     from mnist_cnn.inference.predictor import load_keras_file

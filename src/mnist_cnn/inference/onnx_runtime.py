@@ -41,7 +41,7 @@ INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
 # Part of a cached export's name: raised when mnist_cnn.export writes a different
 # graph for the same .keras file, so that servers pick up the new one.
-CACHE_REVISION = 2
+CACHE_REVISION = 3
 
 
 def load_session(path: str | os.PathLike[str], *, threads: int = 1):
