@@ -19,7 +19,7 @@ from .errors import ConfigError
 from .runs import default_runs_dir
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "onecycle")
 # Keys that older config.json files hold and this version ignores.
 _RETIRED_KEYS = frozenset({"extra"})
 # Facts a run's config.json records for its reader, not settings: from_dict skips them.
@@ -68,9 +68,15 @@ class TrainConfig:
             each epoch as a real input looks after normalisation (stretched to
             a square, 1-bit, down-and-up sampled, hairline or bold strokes;
             :mod:`mnist_cnn.vision.degrade`), in [0, 1]. 0 turns it off.
-        learning_rate: Adam's learning rate (Keras's default is 0.001).
-        schedule: ``"constant"`` (the tutorial) or ``"cosine"`` decay to zero
-            over the run.
+        learning_rate: Adam's learning rate (Keras's default is 0.001); with
+            ``"onecycle"``, the peak.
+        adam_beta_1: Adam's first-moment decay (Keras's default 0.9).
+        adam_beta_2: Adam's second-moment decay (Keras's default 0.999).
+        schedule: ``"constant"`` (the tutorial), ``"cosine"`` decay to zero
+            over the run, or ``"onecycle"``: warm up from ``learning_rate / 25``
+            to ``learning_rate`` over the first 30 % of the steps, then cosine
+            decay to almost zero (PyTorch's ``OneCycleLR`` without momentum
+            cycling, with a linear warm-up).
         train_limit: Use only the first N training images (quick looks, tests).
         test_limit: Evaluate on only the first N test images.
         dataset: ``"mnist"``, ``"fashion-mnist"`` (each checked against its
@@ -86,6 +92,10 @@ class TrainConfig:
             The same steps, batches and updates, with less Python overhead
             per step; the progress bar updates once per call. ``0`` means
             auto: 25 under TensorFlow, 1 elsewhere.
+        recipe: The named recipe (:data:`RECIPES`) this config started from:
+            ``TrainConfig.from_recipe(name, **overrides)`` and ``mnist-cnn
+            train --recipe NAME`` set it with the recipe's settings; it is a
+            label, saved with the run, and changes nothing by itself.
     """
 
     model: str = field(
@@ -115,7 +125,11 @@ class TrainConfig:
             "metavar": "RATE",
         },
     )
-    learning_rate: float = field(default=0.001, metadata={"help": "Adam's learning rate"})
+    learning_rate: float = field(
+        default=0.001, metadata={"help": "Adam's learning rate (the peak, with onecycle)"}
+    )
+    adam_beta_1: float = field(default=0.9, metadata={"help": "Adam's first-moment decay"})
+    adam_beta_2: float = field(default=0.999, metadata={"help": "Adam's second-moment decay"})
     schedule: str = field(
         default="constant",
         metadata={
@@ -155,6 +169,14 @@ class TrainConfig:
             "metavar": "N",
         },
     )
+    recipe: str = field(
+        default="tutorial",
+        metadata={
+            "help": "start from a named recipe (see: mnist-cnn recipes); other flags "
+            "given override its settings",
+            "choices": lambda: tuple(RECIPES),
+        },
+    )
 
     def __post_init__(self) -> None:
         from .models.registry import available_models
@@ -186,6 +208,14 @@ class TrainConfig:
             )
         if not isinstance(self.learning_rate, (int, float)) or self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        for name in ("adam_beta_1", "adam_beta_2"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+                raise ConfigError(f"{name} must be in [0, 1), got {value!r}")
+        if self.recipe not in RECIPES:
+            raise ConfigError(
+                f"unknown recipe {self.recipe!r}; choose one of: {', '.join(RECIPES)}"
+            )
         if not isinstance(self.real_inputs, (int, float)) or not 0.0 <= self.real_inputs <= 1.0:
             raise ConfigError(f"real_inputs must be in [0, 1], got {self.real_inputs!r}")
         if self.real_inputs and not self.augment:
@@ -195,6 +225,17 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None:
                 _check_int(name, value, minimum=1)
+
+    @classmethod
+    def from_recipe(cls, name: str, **overrides: Any) -> TrainConfig:
+        """The config of recipe ``name`` (:data:`RECIPES`), with ``overrides`` on top.
+
+        Raises:
+            ConfigError: ``name`` is not a recipe, or an override is not a field.
+        """
+        if name not in RECIPES:
+            raise ConfigError(f"unknown recipe {name!r}; choose one of: {', '.join(RECIPES)}")
+        return cls.from_dict({**RECIPES[name].settings, **overrides, "recipe": name})
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied (and validated)."""
@@ -226,6 +267,55 @@ class TrainConfig:
         except (OSError, json.JSONDecodeError) as exc:
             raise ConfigError(f"cannot read config {path}: {exc}") from None
         return cls.from_dict(data)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named way to train: a description and the config fields it sets.
+
+    Fields a recipe does not set keep :class:`TrainConfig`'s defaults (the tutorial's).
+    """
+
+    description: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+#: The named recipes of ``mnist-cnn train --recipe`` (listed by ``mnist-cnn recipes``).
+RECIPES: dict[str, Recipe] = {
+    "tutorial": Recipe(
+        "the tutorial as written: its model, 3 epochs of Adam at batch 128, "
+        "the last 20 % of the training images held out for validation"
+    ),
+    "fast": Recipe(
+        "99 % in seconds on a CPU: a small CNN (Conv24-5x5, Conv32-3x3, Dense256), one "
+        "epoch over all 60,000 training images at batch 256, one-cycle Adam to 0.01; "
+        "chosen on a held-out split of the training images (benchmarks/bench_fast.py)",
+        {
+            "model": "fast",
+            "epochs": 1,
+            "batch_size": 256,
+            "validation_split": 0.0,
+            "learning_rate": 0.01,
+            "adam_beta_1": 0.7,
+            "adam_beta_2": 0.9,
+            "schedule": "onecycle",
+        },
+    ),
+    "robust": Recipe(
+        "one seed of the packaged model, for real handwriting: the robust CNN, 15 epochs, "
+        "cosine decay from 0.002, augmentation with 40 % real-input degradations, "
+        "the last 10 % held out (benchmarks/train_default_model.py averages three)",
+        {
+            "model": "robust",
+            "epochs": 15,
+            "validation_split": 0.1,
+            "learning_rate": 0.002,
+            "schedule": "cosine",
+            "augment": True,
+            "real_inputs": 0.4,
+        },
+    ),
+}
 
 
 def _check_int(name: str, value: Any, *, minimum: int) -> None:

@@ -15,6 +15,7 @@ import typing
 from pathlib import Path
 
 from ..config import TrainConfig
+from ..errors import ConfigError
 
 __all__ = ["add_config_arguments", "add_train_arguments", "train_config_from_args"]
 
@@ -89,10 +90,19 @@ def train_config_from_args(args: argparse.Namespace):
     file's settings are the starting point and only the flags given override them.
     """
     names = [f.name for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)]
+    given = getattr(args, "_given", set())
+    if "recipe" in given:
+        if getattr(args, "config", None):
+            raise ConfigError(
+                "--recipe and --config both say where to start: give one (a run's "
+                "config.json already holds the recipe it was made with)"
+            )
+        # The recipe's settings, with only the flags given on this command over them.
+        overrides = {name: getattr(args, name) for name in names if name in given}
+        return TrainConfig.from_recipe(overrides.pop("recipe"), **overrides)
     if getattr(args, "config", None):
         # The saved run's settings, with only the flags given on this command over them.
         base = TrainConfig.load(args.config)
-        given = getattr(args, "_given", set())
         recorded = base.data_dir
         moved = recorded is not None and not Path(recorded).is_dir()
         if moved and "data_dir" not in given and base.dataset != "idx":

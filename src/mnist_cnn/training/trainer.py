@@ -183,45 +183,121 @@ def resolve_steps_per_execution(value: int) -> int:
     return 25 if keras.backend.backend() == "tensorflow" else 1
 
 
+def learning_rate_schedule(config: TrainConfig, total_steps: int):
+    """The learning rate of ``config.schedule``: a float, or a Keras schedule over ``total_steps``."""
+    if config.schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(config.learning_rate, total_steps)
+    if config.schedule == "onecycle":
+        warmup = max(1, int(0.3 * total_steps))
+        return keras.optimizers.schedules.CosineDecay(
+            config.learning_rate / 25,
+            decay_steps=max(1, total_steps - warmup),
+            warmup_target=config.learning_rate,
+            warmup_steps=warmup,
+        )
+    return config.learning_rate
+
+
 def build_training_model(
-    config: TrainConfig, precision: str, steps_per_epoch: int = 1
-) -> keras.Model:
-    """Build and compile the registered architecture under ``precision``."""
+    config: TrainConfig, precision: str, steps_per_epoch: int = 1, *, uint8_input: bool = False
+) -> tuple[keras.Model, keras.Model]:
+    """Build and compile the registered architecture under ``precision``.
+
+    Returns:
+        ``(fit_model, model)``: ``model`` is the registered architecture;
+        ``fit_model`` is what ``fit`` trains. With ``uint8_input`` it is
+        ``model`` behind a float32 ``Rescaling(1/255)`` taking the raw uint8
+        images, so batches travel at a quarter of the size and are scaled
+        inside the compiled step (the same weights: ``model``'s); otherwise it
+        is ``model`` itself.
+    """
     with dtype_policy(precision):
         model = registry.build_model(config.model, compile=False)
-    learning_rate = config.learning_rate
-    if config.schedule == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(
-            config.learning_rate, decay_steps=steps_per_epoch * config.epochs
-        )
-    model.compile(
+    fit_model = model
+    if uint8_input:
+        inputs = keras.Input(registry.INPUT_SHAPE, dtype="uint8")
+        scaled = keras.layers.Rescaling(1.0 / 255, dtype="float32")(inputs)
+        fit_model = keras.Model(inputs, model(scaled), name=f"{model.name}_uint8")
+    fit_model.compile(
         loss="categorical_crossentropy",
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        optimizer=keras.optimizers.Adam(
+            learning_rate=learning_rate_schedule(config, steps_per_epoch * config.epochs),
+            beta_1=config.adam_beta_1,
+            beta_2=config.adam_beta_2,
+        ),
         metrics=["accuracy"],
         steps_per_execution=resolve_steps_per_execution(config.steps_per_execution),
     )
-    return model
+    return fit_model, model
 
 
-def float32_copy(trained: keras.Model, name: str) -> keras.Model:
+def uint8_datasets(
+    train: ArrayPair, validation: ArrayPair, batch_size: int, seed: int
+) -> tuple[Any, Any]:
+    """tf.data pipelines of uint8 images and one-hot labels, for ``fit``.
+
+    Each epoch shuffles the training indices (seeded, reshuffled every
+    epoch) and gathers batches from the arrays held once in memory. The
+    pipeline runs on a private one-thread pool with autotuning off: on a
+    2-core machine tf.data's autotuned threads competed with the training
+    step at every epoch start. Validation runs in batches of 1,024 (it only
+    predicts).
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = 1
+    options.autotune.enabled = False
+    options.deterministic = True
+
+    def pipeline(x: np.ndarray, y: np.ndarray, batch: int, shuffle: bool):
+        images = tf.constant(x.reshape(-1, *registry.INPUT_SHAPE))
+        labels = tf.one_hot(tf.constant(y.astype(np.int32)), registry.NUM_CLASSES)
+        indices = tf.data.Dataset.range(len(x))
+        if shuffle:
+            indices = indices.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        batches = indices.batch(batch).map(
+            lambda i: (tf.gather(images, i), tf.gather(labels, i))
+        )
+        return batches.prefetch(1).with_options(options)
+
+    val = pipeline(*validation, 1024, False) if len(validation[0]) else None
+    return pipeline(*train, batch_size, True), val
+
+
+def float32_copy(
+    trained: keras.Model, name: str, optimizer: keras.optimizers.Optimizer | None = None
+) -> keras.Model:
     """A compiled float32 twin of ``trained``, with its weights and optimizer state.
 
     Under ``mixed_bfloat16`` the weights are float32 already; copying them (and
     Adam's moments, so training can resume) into a model built under the
     float32 policy gives exactly the artifact a float32 run would have saved.
+
+    Args:
+        trained: The trained registered architecture.
+        name: Its registry name.
+        optimizer: The optimizer that trained it, when ``fit`` trained a model
+            wrapping ``trained`` (:func:`build_training_model`); by default
+            ``trained.optimizer``.
     """
+    optimizer = optimizer or trained.optimizer
     if trained.dtype_policy.name == "float32":
+        if getattr(trained, "optimizer", None) is not optimizer:
+            trained.compile(
+                loss="categorical_crossentropy", optimizer=optimizer, metrics=["accuracy"]
+            )
         return trained
     with dtype_policy("float32"):
         model = registry.build_model(name, compile=False)
     model.set_weights(trained.get_weights())
     model.compile(
         loss="categorical_crossentropy",
-        optimizer=keras.optimizers.Adam.from_config(trained.optimizer.get_config()),
+        optimizer=keras.optimizers.Adam.from_config(optimizer.get_config()),
         metrics=["accuracy"],
     )
     model.optimizer.build(model.trainable_variables)
-    for target, value in zip(model.optimizer.variables, trained.optimizer.variables, strict=True):
+    for target, value in zip(model.optimizer.variables, optimizer.variables, strict=True):
         target.assign(value)
     return model
 
@@ -274,38 +350,56 @@ def train(
     (x_train_raw, y_train_raw), (x_test_raw, y_test_raw) = data or load_data(config)
     log(f"Train Data : X={x_train_raw.shape} Y={y_train_raw.shape}")
     log(f"Test Data  : X={x_test_raw.shape} y={y_test_raw.shape}")
-    x_all, y_all = datasets.prepare_images(x_train_raw), datasets.prepare_labels(y_train_raw)
     x_test, y_test = datasets.prepare_images(x_test_raw), datasets.prepare_labels(y_test_raw)
-    # Only the sample grid needs the raw images again; let the rest go.
-    first_images, first_labels = x_train_raw[:9].copy(), y_train_raw[:9].copy()
-    del x_train_raw, y_train_raw, x_test_raw, y_test_raw, data
-    log(f"trainX : {x_all.shape}  trainY : {y_all.shape}")
+    log(f"trainX : {(*x_train_raw.shape, 1)}  trainY : {(len(y_train_raw), 10)}")
     log(f"testX  : {x_test.shape}  testY  : {y_test.shape}")
+    # Only the sample grid needs the first raw images again.
+    first_images, first_labels = x_train_raw[:9].copy(), y_train_raw[:9].copy()
 
     if validation_data is not None:
-        (x_fit, y_fit) = (x_all, y_all)
-        x_val = datasets.prepare_images(validation_data[0])
-        y_val = datasets.prepare_labels(validation_data[1])
+        fit_raw, val_raw = (x_train_raw, y_train_raw), validation_data
     else:
-        (x_fit, y_fit), (x_val, y_val) = split_validation(x_all, y_all, config.validation_split)
-    has_val = len(x_val) > 0
+        fit_raw, val_raw = split_validation(x_train_raw, y_train_raw, config.validation_split)
+    del x_test_raw, y_test_raw, data
+    n_fit, n_val = len(fit_raw[0]), len(val_raw[0])
+    has_val = n_val > 0
     log(
-        f"Train on {len(x_fit)} samples, validate on {len(x_val)} samples "
+        f"Train on {n_fit} samples, validate on {n_val} samples "
         f"(model {config.model}, {precision}, backend {keras.backend.backend()})"
     )
 
-    steps_per_epoch = -(-len(x_fit) // config.batch_size)
-    fit_model = build_training_model(config, precision, steps_per_epoch)
-    if config.augment:
-        from .augment import AugmentedBatches
-
-        fit_args: dict[str, Any] = {
-            "x": AugmentedBatches(
-                x_fit, y_fit, config.batch_size, config.seed, real_inputs=config.real_inputs
-            )
-        }
+    steps_per_epoch = -(-n_fit // config.batch_size)
+    # Under TensorFlow, the images go to fit as uint8 through a lean tf.data
+    # pipeline (uint8_datasets); the augmented batches and other backends take
+    # float32 arrays, scaled as the tutorial scales them.
+    uint8_input = keras.backend.backend() == "tensorflow" and not config.augment
+    fit_model, trained = build_training_model(
+        config, precision, steps_per_epoch, uint8_input=uint8_input
+    )
+    validation: Any = None
+    if uint8_input:
+        train_batches, validation = uint8_datasets(
+            fit_raw, val_raw, config.batch_size, config.seed
+        )
+        fit_args: dict[str, Any] = {"x": train_batches, "shuffle": False}  # it shuffles
     else:
-        fit_args = {"x": x_fit, "y": y_fit, "batch_size": config.batch_size, "shuffle": True}
+        x_fit, y_fit = datasets.prepare_images(fit_raw[0]), datasets.prepare_labels(fit_raw[1])
+        if has_val:
+            validation = (
+                datasets.prepare_images(val_raw[0]),
+                datasets.prepare_labels(val_raw[1]),
+            )
+        if config.augment:
+            from .augment import AugmentedBatches
+
+            fit_args = {
+                "x": AugmentedBatches(
+                    x_fit, y_fit, config.batch_size, config.seed, real_inputs=config.real_inputs
+                )
+            }
+        else:
+            fit_args = {"x": x_fit, "y": y_fit, "batch_size": config.batch_size, "shuffle": True}
+    del fit_raw, val_raw, x_train_raw, y_train_raw
     timer = EpochTimer()
     callbacks: list[keras.callbacks.Callback] = [timer]
     staging, history_logger = None, None
@@ -321,7 +415,7 @@ def train(
         fit_history = fit_model.fit(
             **fit_args,
             epochs=config.epochs,
-            validation_data=(x_val, y_val) if has_val else None,
+            validation_data=validation,
             verbose=verbose,
             callbacks=callbacks,
         )
@@ -333,7 +427,7 @@ def train(
     train_seconds = time.perf_counter() - start
     history = {k: [float(v) for v in values] for k, values in fit_history.history.items()}
 
-    model = float32_copy(fit_model, config.model)
+    model = float32_copy(trained, config.model, fit_model.optimizer)
     # One forward pass over the test set gives loss, accuracy and the whole
     # evaluation (evaluation.json), so the numbers agree everywhere.
     evaluation, test_probabilities = None, None
@@ -356,9 +450,9 @@ def train(
         "epochs": config.epochs,
         "seconds_per_epoch": [round(s, 3) for s in timer.seconds],
         "train_seconds": round(train_seconds, 3),
-        "train_images_per_second": round(len(x_fit) * config.epochs / train_seconds, 1),
-        "n_train": int(len(x_fit)),
-        "n_validation": int(len(x_val)),
+        "train_images_per_second": round(n_fit * config.epochs / train_seconds, 1),
+        "n_train": n_fit,
+        "n_validation": n_val,
         "n_test": int(len(x_test)),
         "seed": config.seed,
         "precision": precision,
