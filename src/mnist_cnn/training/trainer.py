@@ -33,10 +33,11 @@ import numpy as np
 from .. import envinfo, runs
 from ..config import TrainConfig
 from ..data import catalog, datasets
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..evaluation import plots
 from ..fileio import atomic_path, write_json
 from ..models import registry
+from . import checkpoint
 
 ArrayPair = tuple[np.ndarray, np.ndarray]
 HISTORY_CSV = "history.csv"
@@ -235,6 +236,7 @@ def train(
     report: bool = True,
     verbose: int | str = "auto",
     log: Callable[[str], None] = print,
+    resume: str | Path | None = None,
 ) -> TrainResult:
     """Train, evaluate and (by default) save a run, as the tutorial does.
 
@@ -253,10 +255,18 @@ def train(
             ``mnist-cnn report`` can write the page later.
         verbose: Keras's progress-bar setting (``"auto"``, 0, 1, 2).
         log: Where the tutorial's shape printouts and summaries go.
+        resume: The staging folder of an interrupted run (or the run it would
+            have become): continue from its last checkpoint, with its config
+            (``config``, if given, must be the same) and the same ``data``
+            (:mod:`mnist_cnn.training.checkpoint`).
 
     Returns:
         A :class:`TrainResult`.
     """
+    if resume is not None:
+        if not save:
+            raise ConfigError("resume continues a saved run; it cannot be used with save=False")
+        config = checkpoint.resume_config(resume, config)
     config = resolve_config(config or TrainConfig(), find_data=data is None)
     keras.utils.set_random_seed(config.seed)
     precision = config.precision
@@ -308,30 +318,40 @@ def train(
         fit_args = {"x": x_fit, "y": y_fit, "batch_size": config.batch_size, "shuffle": True}
     timer = EpochTimer()
     callbacks: list[keras.callbacks.Callback] = [timer]
-    staging, history_logger = None, None
+    staging, history_logger, saver = None, None, None
     if save:
         # The run is assembled here from the start: history.csv grows epoch by
-        # epoch, and stays (in this hidden folder) if training is interrupted.
-        name = runs.new_run_name(config.model)
-        staging = runs.staging_dir(config.out_dir, name)
-        history_logger = HistoryCSV(str(staging / HISTORY_CSV))
-        callbacks.append(history_logger)
+        # epoch, and stays (in this hidden folder) if training is interrupted,
+        # with a checkpoint of the last finished epoch to resume from.
+        arrays = (x_fit, y_fit, x_val, y_val)
+        saver = checkpoint.Checkpoint.begin(
+            config, fit_model, timer, data=fit_args["x"], arrays=arrays, resume=resume
+        )
+        staging = saver.staging
+        if saver.initial_epoch:
+            log(f"Resuming {staging} after epoch {saver.initial_epoch} of {config.epochs}")
+            write_history_csv(saver.history, staging / HISTORY_CSV)
+        history_logger = HistoryCSV(str(staging / HISTORY_CSV), append=saver.initial_epoch > 0)
+        callbacks += [history_logger, saver]
     start = time.perf_counter()
     try:
         fit_history = fit_model.fit(
             **fit_args,
             epochs=config.epochs,
+            initial_epoch=saver.initial_epoch if saver else 0,
             validation_data=(x_val, y_val) if has_val else None,
             verbose=verbose,
             callbacks=callbacks,
         )
-    except BaseException:
+    except BaseException as exc:
         if history_logger is not None:
             history_logger.on_train_end()  # Closes the file; fit did not get to.
-            log(f"Training stopped; its history so far is in {staging / HISTORY_CSV}")
+            log(saver.stopped_message(exc, staging / HISTORY_CSV))
         raise
     train_seconds = time.perf_counter() - start
     history = {k: [float(v) for v in values] for k, values in fit_history.history.items()}
+    if saver is not None:  # A resumed run: with the earlier sessions' epochs.
+        history, train_seconds = saver.whole_run(history, train_seconds)
 
     model = float32_copy(fit_model, config.model)
     # One forward pass over the test set gives loss, accuracy and the whole
@@ -377,7 +397,13 @@ def train(
         test_probabilities=test_probabilities,
     )
     if save:
-        result.run_dir = save_run(result, first_images, first_labels, staging=staging)
+        try:
+            result.run_dir = save_run(result, first_images, first_labels, staging=staging)
+        except BaseException as exc:
+            message = saver.stopped_message(exc, staging / HISTORY_CSV)
+            if message:
+                log(message)
+            raise
         log(f"Saved run to {result.run_dir}")
         if report:
             gallery = None
@@ -452,7 +478,11 @@ def save_run(
         )
         if result.evaluation is not None:
             write_json(staging / "evaluation.json", result.evaluation)
+        # model.keras holds the optimizer state too: the checkpoint is not published.
+        (staging / checkpoint.CHECKPOINT_FILE).unlink(missing_ok=True)
         return runs.publish(staging, name)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        # With a checkpoint, the staging folder stays: resuming saves the run.
+        if not (staging / checkpoint.CHECKPOINT_FILE).is_file():
+            shutil.rmtree(staging, ignore_errors=True)
         raise
