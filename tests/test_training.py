@@ -156,7 +156,10 @@ def test_failed_save_leaves_no_run_behind(mnist_test, tmp_path, monkeypatch):
             verbose=0,
             log=lambda line: None,
         )
-    assert list(tmp_path.iterdir()) == []
+    # No run is published; only the hidden staging folder with its checkpoint
+    # stays, to resume from (tests/test_resume.py).
+    (staging,) = tmp_path.iterdir()
+    assert staging.name.startswith(".staging-") and (staging / "checkpoint.npz").is_file()
 
 
 def test_history_csv_numbers_epochs_from_one(tmp_path):

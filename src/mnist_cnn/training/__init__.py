@@ -2,6 +2,7 @@
 
 Owns the trainer (:mod:`~mnist_cnn.training.trainer`: :func:`train`, what
 ``mnist-cnn train`` calls, writing a run directory through :mod:`mnist_cnn.runs`),
+its per-epoch checkpoints and ``--resume`` (:mod:`~mnist_cnn.training.checkpoint`),
 augmentation for real handwriting (:mod:`~mnist_cnn.training.augment`),
 stratified k-fold cross-validation (:mod:`~mnist_cnn.training.crossval`) and
 the segment verifier's training data (:mod:`~mnist_cnn.training.verifier_data`).

@@ -200,7 +200,26 @@ class AugmentedBatches(keras.utils.PyDataset):
             self.degraded = degrade_batch(digits, np.random.default_rng([seed, 1]))[..., None]
         self._prepare()
 
+    def get_state(self) -> dict:
+        """The random state the current epoch's batches were drawn from, as JSON-ready data.
+
+        :meth:`set_state` with it, then :meth:`on_epoch_end`, draws the same
+        batches again: a resumed training (:mod:`mnist_cnn.training.checkpoint`)
+        sees the epoch the interrupted one would have seen next.
+        """
+        return self._drawn_from
+
+    def set_state(self, state: dict) -> None:
+        """Restore a :meth:`get_state`; the next :meth:`on_epoch_end` draws from it."""
+        self.rng.bit_generator.state = state["rng"]
+        for variable, value in zip(self.augmenter.variables, state["seeds"], strict=True):
+            variable.assign(np.asarray(value, dtype=variable.dtype))
+
     def _prepare(self) -> None:
+        self._drawn_from = {
+            "rng": self.rng.bit_generator.state,
+            "seeds": [keras.ops.convert_to_numpy(v).tolist() for v in self.augmenter.variables],
+        }
         order = self.rng.permutation(len(self.x))
         x = self.x[order]
         if self.degraded is not None:

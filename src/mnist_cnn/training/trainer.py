@@ -33,10 +33,11 @@ import numpy as np
 from .. import envinfo, runs
 from ..config import TrainConfig
 from ..data import catalog, datasets
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..evaluation import plots
 from ..fileio import atomic_path, write_json
 from ..models import registry
+from . import checkpoint
 
 ArrayPair = tuple[np.ndarray, np.ndarray]
 HISTORY_CSV = "history.csv"
@@ -232,16 +233,22 @@ def build_training_model(
 
 
 def uint8_datasets(
-    train: ArrayPair, validation: ArrayPair, batch_size: int, seed: int
-) -> tuple[Any, Any]:
+    train: ArrayPair, validation: ArrayPair, batch_size: int, *, seed: int
+) -> tuple[Any, Any, keras.callbacks.Callback]:
     """tf.data pipelines of uint8 images and one-hot labels, for ``fit``.
 
-    Each epoch shuffles the training indices (seeded, reshuffled every
-    epoch) and gathers batches from the arrays held once in memory. The
-    pipeline runs on a private one-thread pool with autotuning off: on a
-    2-core machine tf.data's autotuned threads competed with the training
-    step at every epoch start. Validation runs in batches of 1,024 (it only
-    predicts).
+    Each epoch gathers the training batches from the arrays, held once in
+    memory, in an order drawn from ``(seed, epoch)`` alone: the returned
+    callback tells the pipeline which epoch begins. So a resumed run
+    (:mod:`~mnist_cnn.training.checkpoint`) sees the batches the
+    uninterrupted one would have. The pipelines run on a private one-thread
+    pool with autotuning off: on a 2-core machine tf.data's autotuned threads
+    competed with the training step at every epoch start. Validation runs in
+    batches of 1,024 (it only predicts).
+
+    Returns:
+        ``(train, validation, callback)``; ``validation`` is ``None`` when
+        empty; pass ``callback`` to ``fit``.
     """
     import tensorflow as tf
 
@@ -250,19 +257,35 @@ def uint8_datasets(
     options.autotune.enabled = False
     options.deterministic = True
 
-    def pipeline(x: np.ndarray, y: np.ndarray, batch: int, shuffle: bool):
+    def pipeline(indices: Any, x: np.ndarray, y: np.ndarray) -> Any:
         images = tf.constant(x.reshape(-1, *registry.INPUT_SHAPE))
         labels = tf.one_hot(tf.constant(y.astype(np.int32)), registry.NUM_CLASSES)
-        indices = tf.data.Dataset.range(len(x))
-        if shuffle:
-            indices = indices.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-        batches = indices.batch(batch).map(
-            lambda i: (tf.gather(images, i), tf.gather(labels, i))
-        )
-        return batches.prefetch(1).with_options(options)
+        gathered = indices.map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
+        return gathered.prefetch(1).with_options(options)
 
-    val = pipeline(*validation, 1024, False) if len(validation[0]) else None
-    return pipeline(*train, batch_size, True), val
+    epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+    n = len(train[0])
+
+    def epoch_order(_: Any) -> Any:
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    # flat_map hides the number of batches from Keras, which then warns that
+    # the data ran out at each epoch's end: tell it.
+    batches = tf.data.Dataset.range(1).flat_map(epoch_order)
+    batches = batches.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+    train_batches = pipeline(batches, *train)
+    val = None
+    if len(validation[0]):
+        val = pipeline(tf.data.Dataset.range(len(validation[0])).batch(1024), *validation)
+
+    class EpochOrder(keras.callbacks.Callback):
+        def on_epoch_begin(self, index: int, logs: dict | None = None) -> None:
+            epoch.assign(index)
+
+    return train_batches, val, EpochOrder()
 
 
 def float32_copy(
@@ -311,6 +334,7 @@ def train(
     report: bool = True,
     verbose: int | str = "auto",
     log: Callable[[str], None] = print,
+    resume: str | Path | None = None,
 ) -> TrainResult:
     """Train, evaluate and (by default) save a run, as the tutorial does.
 
@@ -329,10 +353,18 @@ def train(
             ``mnist-cnn report`` can write the page later.
         verbose: Keras's progress-bar setting (``"auto"``, 0, 1, 2).
         log: Where the tutorial's shape printouts and summaries go.
+        resume: The staging folder of an interrupted run (or the run it would
+            have become): continue from its last checkpoint, with its config
+            (``config``, if given, must be the same) and the same ``data``
+            (:mod:`mnist_cnn.training.checkpoint`).
 
     Returns:
         A :class:`TrainResult`.
     """
+    if resume is not None:
+        if not save:
+            raise ConfigError("resume continues a saved run; it cannot be used with save=False")
+        config = checkpoint.resume_config(resume, config)
     config = resolve_config(config or TrainConfig(), find_data=data is None)
     keras.utils.set_random_seed(config.seed)
     precision = config.precision
@@ -377,12 +409,8 @@ def train(
         config, precision, steps_per_epoch, uint8_input=uint8_input
     )
     validation: Any = None
-    if uint8_input:
-        train_batches, validation = uint8_datasets(
-            fit_raw, val_raw, config.batch_size, config.seed
-        )
-        fit_args: dict[str, Any] = {"x": train_batches, "shuffle": False}  # it shuffles
-    else:
+    fit_args: dict[str, Any] = {}
+    if not uint8_input:
         x_fit, y_fit = datasets.prepare_images(fit_raw[0]), datasets.prepare_labels(fit_raw[1])
         if has_val:
             validation = (
@@ -392,40 +420,59 @@ def train(
         if config.augment:
             from .augment import AugmentedBatches
 
-            fit_args = {
-                "x": AugmentedBatches(
-                    x_fit, y_fit, config.batch_size, config.seed, real_inputs=config.real_inputs
-                )
-            }
+            fit_args["x"] = AugmentedBatches(
+                x_fit, y_fit, config.batch_size, config.seed, real_inputs=config.real_inputs
+            )
         else:
             fit_args = {"x": x_fit, "y": y_fit, "batch_size": config.batch_size, "shuffle": True}
-    del fit_raw, val_raw, x_train_raw, y_train_raw
     timer = EpochTimer()
     callbacks: list[keras.callbacks.Callback] = [timer]
-    staging, history_logger = None, None
+    staging, history_logger, saver = None, None, None
     if save:
         # The run is assembled here from the start: history.csv grows epoch by
-        # epoch, and stays (in this hidden folder) if training is interrupted.
-        name = runs.new_run_name(config.model)
-        staging = runs.staging_dir(config.out_dir, name)
-        history_logger = HistoryCSV(str(staging / HISTORY_CSV))
-        callbacks.append(history_logger)
+        # epoch, and stays (in this hidden folder) if training is interrupted,
+        # with a checkpoint of the last finished epoch to resume from.
+        saver = checkpoint.Checkpoint.begin(
+            config,
+            fit_model,
+            timer,
+            data=fit_args.get("x"),
+            arrays=(*fit_raw, *val_raw),
+            resume=resume,
+        )
+        staging = saver.staging
+        if saver.initial_epoch:
+            log(f"Resuming {staging} after epoch {saver.initial_epoch} of {config.epochs}")
+            write_history_csv(saver.history, staging / HISTORY_CSV)
+        history_logger = HistoryCSV(str(staging / HISTORY_CSV), append=saver.initial_epoch > 0)
+        callbacks += [history_logger, saver]
+    initial_epoch = saver.initial_epoch if saver else 0
+    if uint8_input:
+        fit_args["x"], validation, epoch_order = uint8_datasets(
+            fit_raw, val_raw, config.batch_size, seed=config.seed
+        )
+        fit_args["shuffle"] = False  # It shuffles, epoch by epoch.
+        callbacks.insert(0, epoch_order)
+    del fit_raw, val_raw, x_train_raw, y_train_raw
     start = time.perf_counter()
     try:
         fit_history = fit_model.fit(
             **fit_args,
             epochs=config.epochs,
+            initial_epoch=initial_epoch,
             validation_data=validation,
             verbose=verbose,
             callbacks=callbacks,
         )
-    except BaseException:
+    except BaseException as exc:
         if history_logger is not None:
             history_logger.on_train_end()  # Closes the file; fit did not get to.
-            log(f"Training stopped; its history so far is in {staging / HISTORY_CSV}")
+            log(saver.stopped_message(exc, staging / HISTORY_CSV))
         raise
     train_seconds = time.perf_counter() - start
     history = {k: [float(v) for v in values] for k, values in fit_history.history.items()}
+    if saver is not None:  # A resumed run: with the earlier sessions' epochs.
+        history, train_seconds = saver.whole_run(history, train_seconds)
 
     model = float32_copy(trained, config.model, fit_model.optimizer)
     # One forward pass over the test set gives loss, accuracy and the whole
@@ -471,7 +518,13 @@ def train(
         test_probabilities=test_probabilities,
     )
     if save:
-        result.run_dir = save_run(result, first_images, first_labels, staging=staging)
+        try:
+            result.run_dir = save_run(result, first_images, first_labels, staging=staging)
+        except BaseException as exc:
+            message = saver.stopped_message(exc, staging / HISTORY_CSV)
+            if message:
+                log(message)
+            raise
         log(f"Saved run to {result.run_dir}")
         if report:
             gallery = None
@@ -546,7 +599,11 @@ def save_run(
         )
         if result.evaluation is not None:
             write_json(staging / "evaluation.json", result.evaluation)
+        # model.keras holds the optimizer state too: the checkpoint is not published.
+        (staging / checkpoint.CHECKPOINT_FILE).unlink(missing_ok=True)
         return runs.publish(staging, name)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        # With a checkpoint, the staging folder stays: resuming saves the run.
+        if not (staging / checkpoint.CHECKPOINT_FILE).is_file():
+            shutil.rmtree(staging, ignore_errors=True)
         raise
