@@ -253,7 +253,9 @@ def main() -> None:
                 f"{s['accuracy_mean']:.4f} ± {s['accuracy_std']:.4f} ({s['accuracy_min']:.4f}) |"
             )
         if "time_vs_torch" in result["summary"]:
-            print(f"| {path} | time ours / PyTorch | {result['summary']['time_vs_torch']:.2f}x | |")
+            print(
+                f"| {path} | time ours / PyTorch | {result['summary']['time_vs_torch']:.2f}x | |"
+            )
     print(f"wrote {out}")
 
 

@@ -102,3 +102,52 @@ def test_a_new_config_field_is_a_new_flag():
     defaults = parser.parse_args([])
     assert (defaults.warmup_epochs, defaults.label_smoothing, defaults.mixup) == (2, None, False)
     assert "(default: 2)" in parser.format_help()
+
+
+def test_recipes_resolve_to_their_settings_with_overrides_on_top():
+    from mnist_cnn.config import RECIPES
+
+    assert TrainConfig.from_recipe("tutorial") == TrainConfig()
+    fast = TrainConfig.from_recipe("fast", epochs=2)
+    assert (fast.recipe, fast.model, fast.batch_size, fast.schedule) == (
+        "fast",
+        "fast",
+        256,
+        "onecycle",
+    )
+    assert (fast.learning_rate, fast.adam_beta_1, fast.adam_beta_2) == (0.01, 0.7, 0.9)
+    assert fast.epochs == 2  # the override wins over the recipe's 1
+    robust = TrainConfig.from_recipe("robust")
+    assert robust.augment and robust.real_inputs == 0.4 and robust.model == "robust"
+    for name in RECIPES:  # each saves and reloads as itself
+        config = TrainConfig.from_recipe(name)
+        assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    with pytest.raises(ConfigError, match="unknown recipe 'quick'.*fast"):
+        TrainConfig.from_recipe("quick")
+    with pytest.raises(ConfigError, match="adam_beta_1 must be in"):
+        TrainConfig.from_recipe("fast", adam_beta_1=1.5)
+
+
+def test_recipe_flag_starts_from_the_recipe_and_given_flags_override_it(capsys):
+    from mnist_cnn import cli
+    from mnist_cnn.cli import config_flags
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["train", "--recipe", "fast", "--seed", "7", "--batch-size", "128"])
+    config = config_flags.train_config_from_args(args)
+    assert config == TrainConfig.from_recipe("fast", seed=7, batch_size=128)
+    # Without --recipe, the defaults are the tutorial's, labelled so.
+    assert config_flags.train_config_from_args(parser.parse_args(["train"])).recipe == "tutorial"
+    args = parser.parse_args(["train", "--recipe", "fast", "--config", "run/config.json"])
+    with pytest.raises(ConfigError, match="--recipe and --config"):
+        config_flags.train_config_from_args(args)
+
+    assert cli.main(["recipes"]) == 0
+    out = capsys.readouterr().out
+    assert "mnist-cnn train --recipe fast" in out and "--schedule onecycle" in out
+    assert "--augment --real-inputs 0.4" in out  # booleans as flags, not "True"
+    assert cli.main(["recipes", "fast", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert TrainConfig.from_dict(listed["fast"]) == TrainConfig.from_recipe("fast")
+    assert cli.main(["recipes", "slow"]) != 0
+    assert "unknown recipe 'slow'" in capsys.readouterr().err

@@ -193,3 +193,66 @@ def test_interrupted_training_keeps_its_history_so_far(mnist_test, tmp_path, mon
     assert [r["epoch"] for r in rows] == ["1"] and float(rows[0]["loss"]) > 0
     assert f"its history so far is in {staging / 'history.csv'}" in lines[-1]
     assert not (tmp_path / "latest").exists()  # No run was published.
+
+
+@pytest.mark.slow
+def test_recipe_fast_learns_on_a_subset_and_prints_accuracy_and_seconds(tmp_path, capsys):
+    from mnist_cnn import cli
+
+    flags = ["--train-limit", "6000", "--test-limit", "1000", "--verbose", "0", "--no-report"]
+    assert cli.main(["train", "--recipe", "fast", *flags, "--runs-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    run = (tmp_path / "latest").resolve()
+    metrics = json.loads((run / "metrics.json").read_text())
+    # One epoch over 6,000 images (no validation split in this recipe).
+    assert metrics["n_train"] == 6000 and metrics["n_validation"] == 0
+    assert metrics["test_accuracy"] > 0.9
+    assert f"Test accuracy: {metrics['test_accuracy']:.4f}" in out
+    assert "Training took" in out
+    saved = TrainConfig.load(run / "config.json")
+    assert saved == TrainConfig.from_recipe(
+        "fast",
+        **{
+            "train_limit": 6000,
+            "test_limit": 1000,
+            "precision": saved.precision,
+            "steps_per_execution": saved.steps_per_execution,
+            "data_dir": saved.data_dir,
+            "out_dir": saved.out_dir,
+        },
+    )
+    assert saved.precision != "auto"  # resolved
+
+
+def test_onecycle_warms_up_to_the_peak_then_decays_to_zero():
+    config = TrainConfig.from_recipe("fast")
+    schedule = trainer.learning_rate_schedule(config, total_steps=100)
+    rates = [float(schedule(step)) for step in range(101)]
+    assert rates[0] == pytest.approx(0.01 / 25)
+    assert max(rates) == pytest.approx(0.01) and rates.index(max(rates)) == 30
+    assert all(a <= b for a, b in zip(rates[:30], rates[1:31], strict=True))
+    assert all(a >= b for a, b in zip(rates[30:-1], rates[31:], strict=True))
+    assert rates[100] < 1e-6
+    assert trainer.learning_rate_schedule(TrainConfig(), 100) == 0.001  # constant
+
+
+def test_uint8_pipeline_orders_each_epoch_from_the_seed_and_epoch():
+    x = np.arange(250, dtype=np.uint8)[:, None, None].repeat(28, 1).repeat(28, 2)
+    y = np.arange(250) % 10
+    batches, validation, epoch_order = trainer.uint8_datasets((x, y), (x[:50], y[:50]), 64, seed=1)
+
+    def order(epoch):
+        epoch_order.on_epoch_begin(epoch)
+        pairs = [(images.numpy()[:, 0, 0, 0], labels.numpy()) for images, labels in batches]
+        assert [len(values) for values, _ in pairs] == [64, 64, 64, 58]
+        for values, labels in pairs:  # each image with its own one-hot label
+            assert np.array_equal(labels.argmax(1), values % 10)
+        return np.concatenate([values for values, _ in pairs])
+
+    first, second = order(0), order(1)
+    assert sorted(first) == list(range(250)) == sorted(second)
+    assert not np.array_equal(first, second)
+    assert np.array_equal(order(0), first)  # the same epoch, the same order
+    images, labels = next(iter(validation))
+    assert images.dtype.name == "uint8" and images.shape == (50, 28, 28, 1)
+    assert np.array_equal(labels.numpy().argmax(1), y[:50])

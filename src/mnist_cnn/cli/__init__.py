@@ -5,7 +5,7 @@ Owns argument parsing and terminal output only: this module (``main``
 and the parser of all verbs), :mod:`~mnist_cnn.cli.config_flags` (train
 and cv flags generated from :class:`~mnist_cnn.config.TrainConfig`),
 :mod:`~mnist_cnn.cli.common` (what verbs share) and a module per verb
-(``train``, ``evaluate``, ``report``, ``cv``, ``compare``, ``predict``,
+(``train``, ``recipes``, ``evaluate``, ``report``, ``cv``, ``compare``, ``predict``,
 ``read``, ``samples``, ``export``, ``serve``, ``env``). It may import
 anything in the package, lazily inside ``run`` so ``--help`` stays fast;
 nothing in the package imports it (``tests/test_layout.py``).
@@ -26,6 +26,7 @@ from . import (
     export,
     predict,
     read,
+    recipes,
     report,
     samples,
     serve,
@@ -34,7 +35,7 @@ from . import (
 from .common import EXIT_ERROR, import_keras_quietly
 
 #: The verbs, in the order ``--help`` lists them.
-VERBS = (train, evaluate, report, cv, compare, predict, read, samples, export, serve, env)
+VERBS = (train, recipes, evaluate, report, cv, compare, predict, read, samples, export, serve, env)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     result = train(config, verbose=args.verbose, report=not args.no_report, resume=args.resume)
     m = result.metrics
     per_epoch = ", ".join(f"{s:.1f}" for s in m["seconds_per_epoch"])
-    print(f"Seconds per epoch: {per_epoch}")
+    print(f"Training took {m['train_seconds']:.1f} s (seconds per epoch: {per_epoch})")
     print(f"Run: {result.run_dir}  (also {result.run_dir.parent / 'latest'})")
     if (result.run_dir / "report.html").is_file():
         print(f"Report: {result.run_dir / 'report.html'}")

@@ -143,7 +143,8 @@ def data_fingerprint(*arrays: np.ndarray) -> str:
     for array in arrays:
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(memoryview(array).cast("B"))
+        if array.size:  # (an empty validation split has no bytes to view)
+            digest.update(memoryview(array).cast("B"))
     return digest.hexdigest()
 
 

@@ -185,7 +185,7 @@ def resolve_steps_per_execution(value: int) -> int:
 
 
 def learning_rate_schedule(config: TrainConfig, total_steps: int):
-    """The learning rate of ``config.schedule``: a float, or a Keras schedule over ``total_steps``."""
+    """``config.schedule``'s learning rate: a float, or a Keras schedule over ``total_steps``."""
     if config.schedule == "cosine":
         return keras.optimizers.schedules.CosineDecay(config.learning_rate, total_steps)
     if config.schedule == "onecycle":
