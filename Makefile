@@ -62,7 +62,10 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
-bench: $(VENV)/.installed
+# Both paths (native, AVX2-capped float32), 2 seeds x 2 epochs each: about 20
+# minutes on 2 cores. More: make bench ARGS="--seeds 3 --epochs 3". The serve and
+# export extras give the inference table its onnxruntime rows.
+bench: $(VENV)/.installed-serve
 	$(PY) benchmarks/bench_train.py $(ARGS)
 
 serve: $(VENV)/.installed-serve

@@ -89,3 +89,76 @@ def test_predict_files_answers_each_file_in_order(digit_pngs, tmp_path):
     assert answers[3].to_dict() == {"file": str(blank), "error": answers[3].error}
     raw = predict_files(predictor, paths[:2], raw=True)
     assert [a.prediction.digit for a in raw] == labels[:2]
+
+
+def test_compiled_forward_is_the_traced_graph():
+    """The direct call runs the same graph as the public tf.function call: the same
+    numbers to the bit, for one image and for a batch."""
+    tf = pytest.importorskip("tensorflow")
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the direct call is TensorFlow's")
+    from mnist_cnn import models
+    from mnist_cnn.inference.predictor import compile_forward
+
+    model = models.build_model("baseline", compile=False)
+    forward = compile_forward(model)
+    spec = tf.TensorSpec([None, 28, 28, 1], tf.float32)
+    public = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+    x = np.random.default_rng(0).random((5, 28, 28, 1), dtype=np.float32)
+    for batch in (x[:1], x):
+        np.testing.assert_array_equal(forward(batch), public(tf.constant(batch)).numpy())
+    predictor = inference.Predictor(model)
+    assert predictor.runtime == "keras"
+    assert predictor.predict_proba(x[0, ..., 0]).shape == (1, 10)
+    np.testing.assert_array_equal(predictor.predict_proba(x), forward(x))
+    with pytest.raises(ModelError, match="unknown runtime 'tflite'; choose one of: keras, onnx"):
+        inference.Predictor(model, runtime="tflite")
+
+
+def test_direct_call_falls_back_to_the_public_call():
+    """Without TensorFlow's internal entry point the concrete function itself is used."""
+    tf = pytest.importorskip("tensorflow")
+    from mnist_cnn.inference.predictor import _direct_call
+
+    class Public:
+        """A concrete function as another TensorFlow might have it: no _inference_function."""
+
+        def __init__(self, concrete):
+            self.concrete = concrete
+            self.structured_outputs = concrete.structured_outputs
+            self.captured_inputs = concrete.captured_inputs
+
+        def __call__(self, x):
+            return self.concrete(x)
+
+    class Function:
+        def get_concrete_function(self, spec):
+            traced = tf.function(lambda x: 2.0 * x).get_concrete_function(spec)
+            return Public(traced)
+
+    call = _direct_call(Function(), tf.TensorSpec([None, 3], tf.float32))
+    assert isinstance(call, Public)
+    np.testing.assert_array_equal(call(tf.ones([2, 3])).numpy(), np.full((2, 3), 2.0))
+
+
+@pytest.mark.slow
+def test_onnx_runtime_predictor_agrees_with_keras():
+    """runtime="onnx": the model exported in process and run by onnxruntime."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tf2onnx")
+    from mnist_cnn import models
+
+    model = models.build_model("baseline", compile=False)
+    keras_predictor = inference.Predictor(model)
+    onnx_predictor = inference.Predictor(model, runtime="onnx")
+    assert onnx_predictor.runtime == "onnx" and onnx_predictor.model is model
+    x = np.random.default_rng(1).random((40, 28, 28), dtype=np.float32)
+    fast = onnx_predictor.predict_proba(x)
+    assert fast.dtype == np.float32 and fast.shape == (40, 10)
+    np.testing.assert_allclose(fast, keras_predictor.predict_proba(x), atol=1e-5)
+    assert onnx_predictor.predict_proba(x[:0]).shape == (0, 10)
+    assert [p.digit for p in onnx_predictor.predict(x[:3])] == [
+        p.digit for p in keras_predictor.predict(x[:3])
+    ]
