@@ -35,21 +35,7 @@ from mnist_cnn.inference import Predictor, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "src" / "mnist_cnn" / "models" / "weights"
-RECIPE = [
-    "--model",
-    "robust",
-    "--augment",
-    "--real-inputs",
-    "0.4",
-    "--epochs",
-    "15",
-    "--schedule",
-    "cosine",
-    "--learning-rate",
-    "0.002",
-    "--validation-split",
-    "0.1",
-]
+RECIPE = ["--recipe", "robust"]  # mnist-cnn recipes robust
 
 
 def _accuracy(model, x, y) -> float:
