@@ -162,3 +162,46 @@ def test_onnx_runtime_predictor_agrees_with_keras():
     assert [p.digit for p in onnx_predictor.predict(x[:3])] == [
         p.digit for p in keras_predictor.predict(x[:3])
     ]
+
+
+def test_small_batches_go_through_numpy_with_the_compiled_pass_answers():
+    import keras
+
+    from mnist_cnn.inference.predictor import Predictor, compile_forward
+    from mnist_cnn.inference.small_batch import SMALL_BATCH, numpy_forward
+    from mnist_cnn.models import average_models, registry
+
+    images = np.random.default_rng(1).random((SMALL_BATCH, 28, 28, 1), dtype=np.float32)
+    models = [registry.build_model(name, compile=False) for name in registry.available_models()]
+    models.append(average_models(models[-2:]))
+    for model in models:
+        small = numpy_forward(model)
+        assert small is not None, model.name
+        np.testing.assert_allclose(small(images), compile_forward(model)(images), atol=1e-5)
+    predictor = Predictor(models[0])
+    assert predictor._small is not None
+    one = predictor.predict_proba(images[0])  # numpy
+    many = predictor.predict_proba(np.repeat(images[:1], SMALL_BATCH + 1, axis=0))  # compiled
+    assert one.dtype == np.float32 and one.shape == (1, 10)
+    np.testing.assert_allclose(one[0], many[-1], atol=1e-5)
+
+    # Layers it does not translate stay with the framework.
+    same_padding = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(4, 3, padding="same"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    normalised = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.BatchNormalization(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    for model in (same_padding, normalised):
+        assert numpy_forward(model) is None
+        assert Predictor(model)._small is None

@@ -3,7 +3,10 @@
 ``Predictor`` wraps a Keras model with a compiled forward pass: Keras's
 ``model.predict`` builds a dataset pipeline per call (about 60 ms for one
 image under TensorFlow), while a compiled direct call takes about a
-millisecond, most of it in the kernels. With ``runtime="onnx"`` the same model
+millisecond, most of it in the kernels; up to four images at a time go
+through the same layers in numpy instead (:mod:`~mnist_cnn.inference.small_batch`,
+checked against the compiled pass when the predictor is made), about half
+that. With ``runtime="onnx"`` the same model
 runs in onnxruntime instead (exported once; about a third of the time for one
 image, needs the ``serve`` and ``export`` extras). Model resolution order for
 commands without an explicit model: ``runs/latest`` (or
@@ -24,6 +27,7 @@ import numpy as np
 from .. import runs
 from ..errors import ModelError
 from ..models import registry
+from .small_batch import SMALL_BATCH
 
 DEFAULT_MODEL_NAME = "default"
 #: Where :class:`Predictor` runs the model: the Keras backend's compiled forward
@@ -194,10 +198,12 @@ class Predictor:
         #: Names by label when the model was trained on a dataset with named
         #: classes (Fashion-MNIST), else ``None`` (the digits are the names).
         self.class_names = tuple(class_names) if class_names else None
+        self._small = None
         if runtime == "onnx":
             self._forward = onnx_forward(model, path)
         else:
             self._forward = compile_forward(model)
+            self._small = checked_small_batch_forward(model, self._forward)
 
     @classmethod
     def load(
@@ -224,6 +230,8 @@ class Predictor:
         x = image_batch(images)
         if len(x) == 0:
             return np.zeros((0, registry.NUM_CLASSES), np.float32)
+        if self._small is not None and len(x) <= SMALL_BATCH:
+            return self._small(x)
         if len(x) <= batch_size:
             return self._forward(x).astype(np.float32, copy=False)
         out = [self._forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
@@ -282,6 +290,24 @@ def compile_forward(model, input_shape: tuple[int, ...] = (28, 28, 1)):
 
         return forward
     return lambda x: keras.ops.convert_to_numpy(model(x, training=False))
+
+
+def checked_small_batch_forward(model, forward):
+    """:func:`~mnist_cnn.inference.small_batch.numpy_forward` of ``model`` if it
+    agrees with ``forward`` (the compiled pass) to the export tolerance on a few
+    random images, else ``None``."""
+    from .export import PARITY_TOLERANCE
+    from .small_batch import numpy_forward
+
+    small = numpy_forward(model)
+    if small is None:
+        return None
+    images = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
+    try:
+        agree = np.abs(small(images) - forward(images)).max() <= PARITY_TOLERANCE
+    except ValueError:  # shapes the translation got wrong
+        return None
+    return small if agree else None
 
 
 def _direct_call(function, spec):
