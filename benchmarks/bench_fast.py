@@ -44,7 +44,11 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 PATHS = {
     "native": {},
-    "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"},
+    "avx2": {
+        "ONEDNN_MAX_CPU_ISA": "AVX2",
+        "ATEN_CPU_CAPABILITY": "avx2",
+        "OPENBLAS_CORETYPE": "Haswell",
+    },
 }
 N_VALIDATION = 10_000
 

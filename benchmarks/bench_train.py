@@ -8,7 +8,8 @@ Each path runs every trial in a fresh process with its own environment:
   (bfloat16 arithmetic where the CPU has AVX512-BF16 or AMX);
 * ``avx2``: oneDNN capped at AVX2 (``ONEDNN_MAX_CPU_ISA=AVX2``, set before
   TensorFlow loads, checked from oneDNN's own report) and ``--precision
-  float32``: what a 2-core AVX2 machine does.
+  float32`` (and numpy's OpenBLAS at ``OPENBLAS_CORETYPE=Haswell``): what a
+  2-core AVX2 machine does.
 
 On each path, alternating A/B then B/A by seed:
 
@@ -59,10 +60,19 @@ N_TRAIN, N_VAL = 48_000, 12_000
 EPOCH_FLOPS = TRAIN_FLOPS * N_TRAIN + FORWARD_FLOPS * N_VAL
 
 # The two paths: environment for every process of the path, and the trainer's precision.
-# "native" clears a cap inherited from the caller's environment.
+# "native" clears a cap inherited from the caller's environment. OPENBLAS_CORETYPE
+# caps numpy's BLAS (Predictor's small batches) the same way.
 PATHS = {
-    "native": {"env": {"ONEDNN_MAX_CPU_ISA": None}, "precision": "auto", "bf16_probe": True},
-    "avx2": {"env": {"ONEDNN_MAX_CPU_ISA": "AVX2"}, "precision": "float32", "bf16_probe": False},
+    "native": {
+        "env": {"ONEDNN_MAX_CPU_ISA": None, "OPENBLAS_CORETYPE": None},
+        "precision": "auto",
+        "bf16_probe": True,
+    },
+    "avx2": {
+        "env": {"ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell"},
+        "precision": "float32",
+        "bf16_probe": False,
+    },
 }
 # Models and runtimes of the inference table.
 INFERENCE_MODELS = ("tutorial", "default")
