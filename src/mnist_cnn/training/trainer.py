@@ -13,8 +13,15 @@ convolutions and matrix products run in bfloat16 with float32 weights. Under
 TensorFlow, 25 training steps run per call into the compiled function. Both
 together train about 2x faster than the tutorial's float32 ``fit`` at the
 same accuracy (``benchmarks/bench_train.py``; ``benchmarks/explore_train.py``
-shows what each change gives). The saved model is always a float32 copy with
-exactly the tutorial's layers.
+shows what each change gives). Under TensorFlow the images travel to ``fit``
+as uint8 through a lean tf.data pipeline (:func:`uint8_datasets`) and are
+scaled inside the compiled step. The saved model is always a float32 copy
+with exactly the tutorial's layers.
+
+Recipes (``TrainConfig.from_recipe``) choose the model and schedule: the
+``onecycle`` schedule and Adam's betas serve ``--recipe fast``. Every epoch
+ends with a checkpoint in the run's staging folder
+(:mod:`~mnist_cnn.training.checkpoint`), from which ``train(resume=...)`` goes on.
 """
 
 from __future__ import annotations
