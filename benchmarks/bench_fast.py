@@ -205,14 +205,9 @@ def main() -> None:
 
     settings = parse_settings(args.set)
     started = dt.datetime.now()
-    env_info = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "mnist_cnn", "env", "--json"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    from mnist_cnn import envinfo
+
+    env_info = envinfo.report()  # what `mnist-cnn env --json` prints (no framework loaded)
     kinds = ("ours",) if args.no_torch else ("ours", "torch")
     results: dict = {}
     for path in args.paths:
