@@ -27,7 +27,7 @@ by side, and reads whole numbers: ``--numbers`` composed as in
 ``--amounts`` per kind of written amount
 (:func:`mnist_cnn.data.synthetic.compose_amount`: separators, trailing dashes,
 underlines, patterned and ruled paper, small sizes). Results go to
-``benchmarks/results/handwriting-<model>.json``. These inputs are synthetic:
+``benchmarks/results/handwriting-<model>.json`` (or ``--out``). These inputs are synthetic:
 they test the pipeline's invariances, not real writers.
 """
 
@@ -187,6 +187,12 @@ def main() -> None:
     parser.add_argument("--per-variant", type=int, default=500)
     parser.add_argument("--numbers", type=int, default=1000, help="in samples of 200")
     parser.add_argument("--amounts", type=int, default=200, help="per kind of amount")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results file (default: benchmarks/results/handwriting-<model>.json)",
+    )
     args = parser.parse_args()
 
     predictor = Predictor.load(args.model)
@@ -197,7 +203,7 @@ def main() -> None:
     digits, labels = x[index], y[index]
     clean = predictor.predict_proba(digits.astype(np.float32) / 255.0).argmax(axis=1)
     name = "default" if args.model == "default" else Path(args.model).stem
-    out = ROOT / "benchmarks" / "results" / f"handwriting-{name}.json"
+    out = args.out or ROOT / "benchmarks" / "results" / f"handwriting-{name}.json"
     report: dict = {
         "date": dt.date.today().isoformat(),
         "model": str(predictor.path),
