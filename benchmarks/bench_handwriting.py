@@ -26,7 +26,8 @@ by side, and reads whole numbers: ``--numbers`` composed as in
 ``tests/test_reading.py`` (with and without the segment verifier), and
 ``--amounts`` per kind of written amount
 (:func:`mnist_cnn.data.synthetic.compose_amount`: separators, trailing dashes,
-underlines, patterned and ruled paper, small sizes). Results go to
+underlines, patterned and ruled paper, small sizes, dates with '/', sums with
+'+' and '=', a leading '$'). Results go to
 ``benchmarks/results/handwriting-<model>.json`` (or ``--out``). These inputs are synthetic:
 they test the pipeline's invariances, not real writers.
 """
