@@ -362,3 +362,14 @@ def test_a_blurry_digit_filling_its_frame_is_not_read_as_a_page(mnist_test):
         rng = np.random.default_rng(0)
         methods = [preprocess.preprocess(CUTOUT_VARIANTS[name](d, rng)).method for d in x[:60]]
         assert methods.count("page") <= 1, name
+
+
+def test_the_preprocess_facade_re_exports_every_public_name_of_loading_and_normalise():
+    from mnist_cnn.vision import loading
+
+    for module in (loading, normalise):
+        for name in module.__all__:
+            assert name in preprocess.__all__, f"preprocess does not re-export {name}"
+            assert getattr(preprocess, name) is getattr(module, name), name
+    for name in preprocess.__all__:
+        assert getattr(preprocess, name) is not None, name
