@@ -148,9 +148,9 @@ def test_boxes_preview_is_written(numbers, classify, tmp_path):
 AMOUNTS_PER_KIND = 20
 
 
-# MNIST's '1's lean up to about 45 degrees: only a '/' leaning more is told
+# MNIST's '1's lean up to about 48 degrees: only a '/' leaning more is told
 # from them (the benchmark's dates lean 35-55 degrees, and read worse).
-SLASH_LEAN = {"date": (47.0, 60.0)}
+SLASH_LEAN = {"date": (50.0, 62.0)}
 
 
 @pytest.mark.slow
@@ -219,7 +219,7 @@ def _digits_read_right(mnist_test, classify, text: str) -> np.ndarray:
 def test_marks_between_digits_are_skipped(kind, text, marks, digits_before, mnist_test, classify):
     digits = _digits_read_right(mnist_test, classify, text)
     amount = synthetic.compose_amount(
-        digits, np.random.default_rng(3), kind, slash_lean=(50.0, 50.0)
+        digits, np.random.default_rng(3), kind, slash_lean=(52.0, 52.0)
     )
     assert amount.marks == marks
     result = reading.read_number(amount.image, classify)

@@ -236,7 +236,7 @@ def compose_amount(
         kind: One of :data:`AMOUNT_KINDS`.
         height: Pixels per 28x28 digit box (``small`` ignores it).
         slash_lean: Range of the degrees each '/' leans right of the
-            vertical. MNIST's '1's lean up to about 45 degrees, and a reader
+            vertical. MNIST's '1's lean up to about 48 degrees, and a reader
             tells a '/' from them only when it leans more.
 
     Returns:

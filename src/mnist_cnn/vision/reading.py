@@ -383,39 +383,42 @@ def _shape_mark(
         band: ``(top, bottom)`` of the line's tall digits.
         digits: The line's other tall digits.
 
-    * ``"currency"``: the first piece on the line, covering the digits'
-      band and 1.2 times as tall or more, with a stroke through it from top
-      to bottom (:func:`_stroke_through`): a '$'. A '$' no taller than the
-      digits, or a '€', is read as a digit.
+    * ``"currency"``: the first piece on the line, before two digits or
+      more, covering their band, 1.15 times as tall as the tallest of them
+      or more, with a stroke through it from top to bottom
+      (:func:`_stroke_through`): a '$'. A '$' no taller than the digits, or
+      a '€', is read as a digit.
     * ``"equals"``: two flat pieces, one over the other, lower than 0.7 of
       the digit height, beside the digits and within the band.
     * ``"plus"``: a piece between 0.25 and 0.8 of the digit height both
       ways, about as wide as tall, whose ink lies on one horizontal and one
-      vertical bar crossing near its middle, each bar spanning most of it,
-      centred in the band and beside the digits.
+      vertical bar crossing near its middle (:func:`_is_cross`), centred in
+      the band and beside the digits.
     * ``"slash"``: a straight stroke (its ink's minor axis under 0.2 of its
-      major one) at least half the digit height tall, leaning right at least
-      :data:`_SLASH_LEAN` degrees from the vertical. MNIST's '1's lean too:
-      a '/' written steeper than that is read as a '1'.
+      major one) between two digits, at least half the digit height tall,
+      leaning right at least :data:`_SLASH_LEAN` degrees from the vertical.
+      MNIST's '1's lean too: a '/' written steeper than that is read as a '1'.
     """
     x0, y0, x1, y1 = group.box
     if group.width < 2 or group.height < 2:
         return None
     top, bottom = band
-    span = bottom - top
     centre_x, centre_y = _centre(group.box), (y0 + y1) / 2
-    before = any(_centre(d.box) < centre_x for d in digits)
-    after = any(_centre(d.box) > centre_x for d in digits)
+    before = sum(_centre(d.box) < centre_x for d in digits)
+    after = sum(_centre(d.box) > centre_x for d in digits)
     mask = np.isin(labels[y0:y1, x0:x1], group.labels)
-    if (
-        after
-        and not before
-        and group.height >= 1.2 * span
-        and y0 <= top + 0.1 * span
-        and y1 >= bottom - 0.1 * span
-        and _stroke_through(mask)
-    ):
-        return "currency"
+    if after >= 2 and not before:
+        # Measured against the digits after it: a tall mark would stretch the band.
+        digits_top = float(np.median([d.box[1] for d in digits]))
+        digits_bottom = float(np.median([d.box[3] for d in digits]))
+        digits_span = digits_bottom - digits_top
+        if (
+            group.height >= 1.15 * max(d.height for d in digits)
+            and y0 <= digits_top + 0.1 * digits_span
+            and y1 >= digits_bottom - 0.1 * digits_span
+            and _stroke_through(mask)
+        ):
+            return "currency"
     in_band = top + 0.2 * (bottom - top) <= centre_y <= bottom - 0.1 * (bottom - top)
     over_digit = any(
         _overlap(x0, x1, d.box[0], d.box[2]) > 0.3 * min(group.width, d.width) for d in digits
@@ -447,8 +450,9 @@ def _shape_mark(
 
 # A straight stroke leaning at least this many degrees right of the vertical
 # is a '/', not a '1'. Of MNIST's 6,742 training '1's, drawn 64 px tall and
-# measured as the reader sees them, 1.0% lean 42 degrees or more, 0.36% 45.
-_SLASH_LEAN = 45.0
+# measured as the reader sees them, 1.0% lean 42 degrees or more, 0.36% 45,
+# 0.07% (5) 48.
+_SLASH_LEAN = 48.0
 
 
 def _is_cross(mask: np.ndarray) -> bool:
@@ -494,7 +498,8 @@ def _axis(mask: np.ndarray) -> tuple[bool, float]:
 def _stroke_through(mask: np.ndarray) -> bool:
     """Whether a stroke runs through the ink from top to bottom, as in a '$': the
     top and bottom tenths of its rows hold only a narrow tip each (under 0.3 of
-    its width), one above the other, and the ink is not just that stroke."""
+    its width), one above the other near the middle, and the ink is not just
+    that stroke."""
     h, w = mask.shape
     k = max(1, round(0.1 * h))
     tips = []
@@ -503,7 +508,8 @@ def _stroke_through(mask: np.ndarray) -> bool:
         if columns.size == 0 or np.ptp(columns) > 0.3 * w:
             return False
         tips.append(float(columns.mean()))
-    return abs(tips[0] - tips[1]) <= 0.2 * w and not _axis(mask)[0]
+    middle = all(abs(tip - (w - 1) / 2) <= 0.2 * w for tip in tips)
+    return middle and abs(tips[0] - tips[1]) <= 0.2 * w and not _axis(mask)[0]
 
 
 def _remove_long_lines(info: InkMap) -> tuple[InkMap, list[Box]]:
