@@ -143,8 +143,9 @@ class ReadResult:
             character of ``text``, boxes in input pixels.
         images: The 28x28 inputs the classifier saw, float32 ``(N, 28, 28)``.
         marks: What was skipped as not a digit (separators, dashes,
-            underlines), left to right: a caller can see that "1.990" was
-            read as the digits 1 9 9 0 with a separator after the first.
+            underlines, '/', '+', '=', a leading '$'), left to right: a
+            caller can see that "1.990" was read as the digits 1 9 9 0 with
+            a separator after the first.
     """
 
     text: str
@@ -231,7 +232,8 @@ def _group_components(
     """Merge broken strokes into digits, set marks aside and drop specks.
 
     ``labels`` (the :class:`InkMap`'s) lets marks be told by their shape
-    too ('/', '+', '='); without it only by size and place.
+    too ('/', '+', '=', '$': :func:`_shape_mark`); without it only by size
+    and place.
 
     Returns:
         The digit groups left to right, the line's digit height, and the
