@@ -26,8 +26,11 @@ by side, and reads whole numbers: ``--numbers`` composed as in
 ``tests/test_reading.py`` (with and without the segment verifier), and
 ``--amounts`` per kind of written amount
 (:func:`mnist_cnn.data.synthetic.compose_amount`: separators, trailing dashes,
-underlines, patterned and ruled paper, small sizes). Results go to
-``benchmarks/results/handwriting-<model>.json``. These inputs are synthetic:
+underlines, patterned and ruled paper, small sizes, dates with '/', sums with
+'+' and '=', a leading '$'). Last, how often ``predict`` marks its answer
+uncertain: the first ``--clean`` test digits (wrongly) and ``--not-digits``
+drawings of each kind in :mod:`mnist_cnn.vision.not_digits` (rightly). Results go to
+``benchmarks/results/handwriting-<model>.json`` (or ``--out``). These inputs are synthetic:
 they test the pipeline's invariances, not real writers.
 """
 
@@ -48,7 +51,7 @@ from mnist_cnn.data import datasets, synthetic
 from mnist_cnn.errors import ImageError
 from mnist_cnn.inference import Predictor
 from mnist_cnn.inference.verifier import Verifier
-from mnist_cnn.vision import baseline, variants
+from mnist_cnn.vision import baseline, not_digits, variants
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,13 +86,14 @@ def single_digits(predictor: Predictor, digits, labels, previous: dict[str, floa
     for name, variant in variants.VARIANTS.items():
         vrng = np.random.default_rng(0)
         sources = [variant(d, vrng) for d in digits]
-        ours, several, blank = [], 0, 0
+        ours, several, blank, odd = [], 0, 0, 0
         start = time.perf_counter()
         for source in sources:
             try:
                 result = preprocess.preprocess(source, classify=predictor.predict_proba)
                 ours.append(result.image28)
                 several += result.digits_side_by_side > 1
+                odd += preprocess.not_a_digit(result.image28) is not None
             except ImageError:
                 ours.append(np.zeros((28, 28), np.float32))
                 blank += 1
@@ -108,6 +112,7 @@ def single_digits(predictor: Predictor, digits, labels, previous: dict[str, floa
             **{key: float(np.mean(a == labels)) for key, a in answers.items()},
             "called_blank": blank / len(sources),
             "flagged_several_digits": several / len(sources),
+            "flagged_not_a_digit": odd / len(sources),
             "ms_per_image_with_classifier": round(ms, 1),
         }
         if name in previous:
@@ -181,12 +186,60 @@ def amounts(predictor, verify, x, y, count: int) -> dict:
     return rows
 
 
+def not_a_digit(predictor: Predictor, x, count: int, per_drawing: int) -> dict:
+    """How often ``predict`` calls its answer uncertain: on the first ``count`` clean
+    test digits (wrongly), and on drawings that are no digit (rightly), by the shape
+    check (:func:`mnist_cnn.vision.normalise.not_a_digit`), by low confidence (under
+    0.6), and either."""
+
+    def flags(sources) -> dict:
+        images = np.stack(
+            [preprocess.preprocess(s, classify=predictor.predict_proba).image28 for s in sources]
+        )
+        shape = np.array([preprocess.not_a_digit(image) is not None for image in images])
+        low = predictor.predict_proba(images).max(axis=1) < 0.6
+        return {
+            "shape": float(shape.mean()),
+            "low_confidence": float(low.mean()),
+            "uncertain": float((shape | low).mean()),
+        }
+
+    report = {"clean_test_digits": {"count": count, **flags(x[:count])}}
+    print("clean test digits flagged", json.dumps(report["clean_test_digits"]), flush=True)
+    for group, drawings in (
+        ("chosen_on", not_digits.CHOSEN_ON),
+        ("held_out", not_digits.HELD_OUT),
+    ):
+        rows = {}
+        for name, draw in drawings.items():
+            rng = np.random.default_rng(1)
+            rows[name] = flags([draw(rng) for _ in range(per_drawing)])
+            print(f"{group:10s} {name:17s} {json.dumps(rows[name])}", flush=True)
+        report[group] = {
+            "per_drawing": per_drawing,
+            **{
+                key: float(np.mean([row[key] for row in rows.values()]))
+                for key in ("shape", "low_confidence", "uncertain")
+            },
+            "drawings": rows,
+        }
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="default", help="model or run (default: packaged)")
     parser.add_argument("--per-variant", type=int, default=500)
     parser.add_argument("--numbers", type=int, default=1000, help="in samples of 200")
     parser.add_argument("--amounts", type=int, default=200, help="per kind of amount")
+    parser.add_argument("--clean", type=int, default=2000, help="test digits checked for flags")
+    parser.add_argument("--not-digits", type=int, default=30, help="per kind of drawing")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results file (default: benchmarks/results/handwriting-<model>.json)",
+    )
     args = parser.parse_args()
 
     predictor = Predictor.load(args.model)
@@ -197,7 +250,7 @@ def main() -> None:
     digits, labels = x[index], y[index]
     clean = predictor.predict_proba(digits.astype(np.float32) / 255.0).argmax(axis=1)
     name = "default" if args.model == "default" else Path(args.model).stem
-    out = ROOT / "benchmarks" / "results" / f"handwriting-{name}.json"
+    out = args.out or ROOT / "benchmarks" / "results" / f"handwriting-{name}.json"
     report: dict = {
         "date": dt.date.today().isoformat(),
         "model": str(predictor.path),
@@ -221,6 +274,7 @@ def main() -> None:
     print("first 20 tight crops right:", report["first_20_tight_crops_right"], flush=True)
     report["numbers"] = numbers(predictor, verify, x, y, args.numbers)
     report["amounts"] = amounts(predictor, verify, x, y, args.amounts)
+    report["not_a_digit"] = not_a_digit(predictor, x, args.clean, args.not_digits)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out}")

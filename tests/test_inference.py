@@ -89,6 +89,7 @@ def test_predict_files_answers_each_file_in_order(digit_pngs, tmp_path):
     assert answers[3].to_dict() == {"file": str(blank), "error": answers[3].error}
     raw = predict_files(predictor, paths[:2], raw=True)
     assert [a.prediction.digit for a in raw] == labels[:2]
+    assert all(a.not_a_digit is None and "not_a_digit" not in a.to_dict() for a in answers[:3])
 
 
 def test_compiled_forward_is_the_traced_graph():
@@ -205,3 +206,20 @@ def test_small_batches_go_through_numpy_with_the_compiled_pass_answers():
     for model in (same_padding, normalised):
         assert numpy_forward(model) is None
         assert Predictor(model)._small is None
+
+
+def test_predict_files_marks_a_drawing_that_is_no_digit_uncertain(tmp_path):
+    """A circle with a cross reads as some digit, often at p=1.0; it is marked
+    uncertain, with the reason, however sure the model is."""
+    from PIL import Image
+
+    from mnist_cnn import predict_files
+    from mnist_cnn.vision.not_digits import NOT_DIGITS
+
+    path = tmp_path / "circle_cross.png"
+    Image.fromarray(NOT_DIGITS["circle_cross"](np.random.default_rng(1))).save(path)
+    (answer,) = predict_files(inference.Predictor.load("default"), [path])
+    assert answer.not_a_digit == "more than 2 loops"
+    assert answer.uncertain(min_confidence=0.0)
+    line = answer.to_dict()
+    assert line["uncertain"] is True and line["not_a_digit"] == "more than 2 loops"

@@ -122,6 +122,20 @@ def test_several_digits_in_one_picture_are_flagged_like_the_cli(client, capsys):
     assert ours["digits_side_by_side"] == theirs["digits_side_by_side"] == 4
 
 
+def test_a_drawing_that_is_no_digit_is_flagged_like_the_cli(client, capsys, tmp_path):
+    from mnist_cnn.vision.not_digits import NOT_DIGITS
+
+    path = tmp_path / "w.png"
+    Image.fromarray(NOT_DIGITS["letter_w"](np.random.default_rng(2))).save(path)
+    assert cli.main(["predict", "default", "--json", str(path)]) == 0
+    theirs = json.loads(capsys.readouterr().out)
+    files = [("files", ("w.png", path.read_bytes(), "image/png"))]
+    ours = client.post("/v1/predict", files=files).json()["predictions"][0]
+    assert set(ours) == set(theirs)
+    assert ours["uncertain"] is theirs["uncertain"] is True
+    assert ours["not_a_digit"] == theirs["not_a_digit"] == "more than 3 strokes side by side"
+
+
 def test_predict_json_data_url_with_the_input_the_model_saw(client, classify):
     data = (EXAMPLES / "seven.jpg").read_bytes()
     url = "data:image/jpeg;base64," + base64.b64encode(data).decode()

@@ -3,7 +3,10 @@
 The stages live in :mod:`mnist_cnn.vision` (:mod:`~mnist_cnn.vision.loading`,
 :mod:`~mnist_cnn.vision.ink`, :mod:`~mnist_cnn.vision.baseline`,
 :mod:`~mnist_cnn.vision.normalise`); this module keeps
-``from mnist_cnn import preprocess`` working as the README shows it.
+``from mnist_cnn import preprocess`` working as the README shows it. It
+re-exports every public name of :mod:`~mnist_cnn.vision.loading` and
+:mod:`~mnist_cnn.vision.normalise` (tests/test_preprocess.py checks it), and
+the ink analysis that preprocess.py held before the split.
 
 Example:
     >>> from mnist_cnn import preprocess
@@ -23,22 +26,35 @@ from .vision.ink import (
     find_ink,
     ink_to_mnist,
 )
-from .vision.loading import MAX_PIXELS, ImageSource, load_image
+from .vision.loading import MAX_PIXELS, ImageSource, load_image, source_name
 from .vision.normalise import (
+    LOW_RESOLUTION,
+    LOW_RESOLUTION_CHECK,
+    MAX_INK_DEPTH,
+    MAX_LOOPS,
+    MAX_STROKES_ACROSS,
     UNEVEN_PAPER,
     Classifier,
     PlainReading,
     PreprocessResult,
     count_side_by_side,
+    low_resolution_reading,
+    not_a_digit,
     page_reading,
     plain_reading,
     preprocess,
     save_preview,
+    sides_touched,
     to_mnist,
 )
 
 __all__ = [
+    "LOW_RESOLUTION",
+    "LOW_RESOLUTION_CHECK",
+    "MAX_INK_DEPTH",
+    "MAX_LOOPS",
     "MAX_PIXELS",
+    "MAX_STROKES_ACROSS",
     "MNIST_SIZE",
     "UNEVEN_PAPER",
     "Classifier",
@@ -55,9 +71,13 @@ __all__ = [
     "find_ink",
     "ink_to_mnist",
     "load_image",
+    "low_resolution_reading",
+    "not_a_digit",
     "page_reading",
     "plain_reading",
     "preprocess",
     "save_preview",
+    "sides_touched",
+    "source_name",
     "to_mnist",
 ]

@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         top3 = "  ".join(f"{d}:{q:.3f}" for d, q in pred.top3)
         flag = "  (uncertain)" if answer.uncertain(args.min_confidence) else ""
+        if answer.not_a_digit is not None:
+            flag = f"  (uncertain: not a digit? {answer.not_a_digit})"
         if answer.digits_side_by_side > 1:
             flag = f"  (uncertain: {answer.digits_side_by_side} digits, use read)"
         name = f" ({names[pred.digit]})" if names else ""

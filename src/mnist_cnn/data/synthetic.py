@@ -122,6 +122,9 @@ AMOUNT_KINDS = (
     "patterned_paper",
     "ruled_paper",
     "small",
+    "date",
+    "sum",
+    "currency",
 )
 
 
@@ -132,14 +135,17 @@ class ComposedAmount:
     Attributes:
         image: uint8 ``(H, W)`` grayscale, dark ink on light paper.
         marks: The marks drawn, left to right, by kind (``"dot"``,
-            ``"comma"``, ``"dash"``, ``"underline"``).
+            ``"comma"``, ``"dash"``, ``"slash"``, ``"plus"``, ``"equals"``,
+            ``"currency"``, ``"underline"``).
     """
 
     image: np.ndarray
     marks: list[str]
 
 
-def _mark_ink(kind: str, height: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+def _mark_ink(
+    kind: str, height: int, rng: np.random.Generator, lean: tuple[float, float] = (35.0, 55.0)
+) -> tuple[np.ndarray, int]:
     """A mark drawn with a pen about as wide as MNIST's; returns its ink and its top
     offset from the digit box's top (MNIST ink spans 4/28 to 24/28 of the box)."""
     from PIL import ImageDraw
@@ -161,6 +167,44 @@ def _mark_ink(kind: str, height: int, rng: np.random.Generator) -> tuple[np.ndar
         canvas = Image.new("L", (w + 2, pen + 2), 0)
         ImageDraw.Draw(canvas).line([(1, pen // 2 + 1), (w, pen // 2 + 1)], fill=255, width=pen)
         top = round(height * rng.uniform(0.45, 0.6))
+    elif kind == "slash":
+        # From bottom left to top right, about as tall as the digits' ink
+        # (20/28 of the box), leaning ``lean`` degrees from the vertical.
+        h = round(rng.uniform(0.65, 0.85) * height)
+        w = max(1, round(h * np.tan(np.radians(rng.uniform(*lean)))))
+        canvas = Image.new("L", (w + pen + 2, h + pen + 2), 0)
+        end = pen // 2 + 1
+        ImageDraw.Draw(canvas).line([(end, h + end), (w + end, end)], fill=255, width=pen)
+        top = round(height * 14 / 28 - (h + pen) / 2 + rng.uniform(-0.05, 0.05) * height)
+    elif kind == "plus":
+        size = round(rng.uniform(0.3, 0.45) * height)
+        canvas = Image.new("L", (size + pen + 2, size + pen + 2), 0)
+        draw, mid, end = ImageDraw.Draw(canvas), (size + pen) // 2 + 1, pen // 2 + 1
+        draw.line([(end, mid), (size + end, mid)], fill=255, width=pen)
+        draw.line([(mid, end), (mid, size + end)], fill=255, width=pen)
+        top = round(height * rng.uniform(0.45, 0.55) - (size + pen) / 2)
+    elif kind == "equals":
+        w = round(rng.uniform(0.3, 0.5) * height)
+        apart = round(rng.uniform(0.12, 0.2) * height)
+        canvas = Image.new("L", (w + 2, apart + pen + 2), 0)
+        draw, end = ImageDraw.Draw(canvas), pen // 2 + 1
+        draw.line([(1, end), (w, end)], fill=255, width=pen)
+        draw.line([(1, apart + end), (w, apart + end)], fill=255, width=pen)
+        top = round(height * rng.uniform(0.45, 0.55) - (apart + pen) / 2)
+    elif kind == "currency":
+        # A '$': an S about as tall as the digits, its stroke through it
+        # reaching 0.1-0.2 of the box above and below.
+        h = round(rng.uniform(0.6, 0.75) * height)
+        w = round(rng.uniform(0.4, 0.55) * height)
+        over = [round(rng.uniform(0.1, 0.2) * height) for _ in range(2)]
+        canvas = Image.new("L", (w + pen + 2, h + sum(over) + pen + 2), 0)
+        draw, end = ImageDraw.Draw(canvas), pen // 2 + 1
+        y = over[0] + end
+        draw.arc([end, y, w + end, y + h // 2], 90, 330, fill=255, width=pen)
+        draw.arc([end, y + h // 2, w + end, y + h], 270, 150, fill=255, width=pen)
+        middle = end + w // 2
+        draw.line([(middle, end), (middle, h + sum(over) + end)], fill=255, width=pen)
+        top = round(height * 14 / 28 - h / 2) - over[0] - end
     else:
         raise ValueError(f"unknown mark kind {kind!r}")
     ink = np.asarray(canvas, np.float32) / 255.0
@@ -168,7 +212,12 @@ def _mark_ink(kind: str, height: int, rng: np.random.Generator) -> tuple[np.ndar
 
 
 def compose_amount(
-    digits: np.ndarray, rng: np.random.Generator, kind: str, height: int = 64
+    digits: np.ndarray,
+    rng: np.random.Generator,
+    kind: str,
+    height: int = 64,
+    *,
+    slash_lean: tuple[float, float] = (35.0, 55.0),
 ) -> ComposedAmount:
     """Write MNIST digits as an amount of the given ``kind`` (see :data:`AMOUNT_KINDS`).
 
@@ -177,13 +226,18 @@ def compose_amount(
     amount with '-' or '.-'; ``underline`` draws a line under it (touching
     the digits or not); ``patterned_paper`` lays wavy security-paper lines
     under the ink; ``ruled_paper`` light ruled lines; ``small`` writes it
-    30-45 px tall.
+    30-45 px tall; ``date`` puts a '/' after the first and second pairs of
+    digits (12/05, 12/05/2026); ``sum`` writes the digits as ``a+b=c``;
+    ``currency`` puts a '$' (its stroke longer than the digits) before them.
 
     Args:
         digits: ``(N, 28, 28)`` uint8 MNIST digits, N >= 1.
         rng: Source of every random choice.
         kind: One of :data:`AMOUNT_KINDS`.
         height: Pixels per 28x28 digit box (``small`` ignores it).
+        slash_lean: Range of the degrees each '/' leans right of the
+            vertical. MNIST's '1's lean up to about 48 degrees, and a reader
+            tells a '/' from them only when it leans more.
 
     Returns:
         The image and the marks drawn; the digits read left to right as given.
@@ -203,10 +257,21 @@ def compose_amount(
             items.insert(position, separator)
     elif kind == "trailing_dash":
         items += ["dot", "dash"] if rng.random() < 0.5 else ["dash"]
+    elif kind == "date":
+        for position in (4, 2):
+            if position < count:
+                items.insert(position, "slash")
+    elif kind == "sum" and count >= 3:
+        plus = int(rng.integers(1, count - 1))
+        equals = int(rng.integers(plus + 1, count))
+        items.insert(equals, "equals")
+        items.insert(plus, "plus")
+    elif kind == "currency":
+        items.insert(0, "currency")
     placed = []
     for item in items:
         if isinstance(item, str):
-            ink, top = _mark_ink(item, height, rng)
+            ink, top = _mark_ink(item, height, rng, slash_lean)
         else:
             ink = digit_ink(digits[item], height)
             top = (height - ink.shape[0]) // 2

@@ -3,7 +3,8 @@
 :func:`predict_files` reads each file (the real-input normalisation of
 :func:`mnist_cnn.preprocess.preprocess`, or ``raw`` 28x28 MNIST-style images),
 classifies them in one batch, and returns one :class:`FileAnswer` per file in
-order: a :class:`~mnist_cnn.inference.predictor.Prediction`, or the one-line
+order: a :class:`~mnist_cnn.inference.predictor.Prediction` (marked uncertain
+when the image holds several digits or a shape no digit has), or the one-line
 reason the file could not be read. ``FileAnswer.to_dict`` is the JSON line of
 ``predict --json``.
 """
@@ -32,6 +33,9 @@ class FileAnswer:
         digits_side_by_side: How many digits the image holds side by side; above 1
             the answer is for the largest and is marked uncertain (read the number
             with ``mnist-cnn read``).
+        not_a_digit: Why the 28x28 has a shape no digit has (see
+            :func:`mnist_cnn.vision.normalise.not_a_digit`), else ``None``; the
+            answer is then marked uncertain, whatever its probability.
         original: The grayscale image as read (for previews).
         image28: The 28x28 the model saw.
     """
@@ -40,13 +44,16 @@ class FileAnswer:
     prediction: Prediction | None = None
     error: str | None = None
     digits_side_by_side: int = 1
+    not_a_digit: str | None = None
     original: np.ndarray | None = None
     image28: np.ndarray | None = None
 
     def uncertain(self, min_confidence: float = 0.6) -> bool:
-        """Below ``min_confidence``, or one of several digits side by side."""
+        """Below ``min_confidence``, one of several digits side by side, or not a digit's shape."""
         return self.prediction is not None and (
-            self.prediction.probability < min_confidence or self.digits_side_by_side > 1
+            self.prediction.probability < min_confidence
+            or self.digits_side_by_side > 1
+            or self.not_a_digit is not None
         )
 
     def to_dict(
@@ -58,6 +65,8 @@ class FileAnswer:
         answer = {"file": str(self.path), **self.prediction.to_dict(min_confidence, class_names)}
         if self.digits_side_by_side > 1:
             answer.update(uncertain=True, digits_side_by_side=self.digits_side_by_side)
+        if self.not_a_digit is not None:
+            answer.update(uncertain=True, not_a_digit=self.not_a_digit)
         return answer
 
 
@@ -93,6 +102,8 @@ def predict_files(
         except ImageError as exc:
             answers.append(FileAnswer(path, error=str(exc)))
     readable = [a for a in answers if a.error is None]
+    for answer in readable:
+        answer.not_a_digit = normalise.not_a_digit(answer.image28)
     if readable:
         probs = predictor.predict_proba(np.stack([a.image28 for a in readable]))
         for answer, p in zip(readable, probs, strict=True):

@@ -109,6 +109,10 @@ PREDICTION_SCHEMA = {
             "minimum": 2,
             "description": "present when the image holds several digits: read it with /v1/read",
         },
+        "not_a_digit": {
+            "type": "string",
+            "description": "present when the drawing has a shape no digit has, and why",
+        },
         "input_png": {"type": "string", "description": "the 28x28 model input, base64 PNG"},
     },
 }

@@ -242,7 +242,8 @@ class DigitService:
         Returns:
             One dict per image, ``{"file": name, **Prediction.to_dict()}`` (plus
             ``digits_side_by_side``, with ``uncertain`` set, when the image holds
-            several digits, as ``predict --json`` prints; and ``input_png``, the
+            several digits, and ``not_a_digit`` when its shape is no digit's, as
+            ``predict --json`` prints; and ``input_png``, the
             28x28 model input as base64 PNG, when asked), and the time spent per stage.
 
         Raises:
@@ -285,6 +286,9 @@ class DigitService:
             if count > 1:
                 # The fields predict --json adds for a picture of several digits.
                 answer.update(uncertain=True, digits_side_by_side=count)
+            doubt = preprocess.not_a_digit(image28)
+            if doubt is not None:  # and for a shape no digit has
+                answer.update(uncertain=True, not_a_digit=doubt)
             if include_input:
                 answer["input_png"] = png_base64(image28)
             answers.append(answer)

@@ -7,10 +7,11 @@ MNIST-form digits, in small stages testable on their own:
 every other step must beat), :mod:`~mnist_cnn.vision.ink` (the page
 reading's ink analysis: desk, background, grid lines, faint strokes),
 :mod:`~mnist_cnn.vision.normalise` (one digit: the plain and page readings
-and the choice between them), :mod:`~mnist_cnn.vision.reading` (whole
+and the choice between them, and shapes no digit has), :mod:`~mnist_cnn.vision.reading` (whole
 numbers: segmentation, marks, the verifier's scoring), and the synthetic
 inputs that test them, :mod:`~mnist_cnn.vision.variants` (the stress
-corpus) and :mod:`~mnist_cnn.vision.degrade` (real-input augmentation).
+corpus), :mod:`~mnist_cnn.vision.not_digits` (drawings that are no digit)
+and :mod:`~mnist_cnn.vision.degrade` (real-input augmentation).
 It may import numpy, scipy and Pillow, and :mod:`mnist_cnn.errors` and
 :mod:`mnist_cnn.fileio`; never Keras, a backend or matplotlib, so a service
 can read images without loading TensorFlow (``tests/test_layout.py``).

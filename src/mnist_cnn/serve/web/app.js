@@ -208,9 +208,11 @@
   function showDigit(p) {
     answer.textContent = String(p.digit);
     uncertain.hidden = !p.uncertain;
-    status.textContent = p.uncertain
-      ? "Not sure: the best guess is below the confidence threshold."
-      : "";
+    status.textContent = p.not_a_digit
+      ? `Not sure this is a digit (${p.not_a_digit}).`
+      : p.uncertain
+        ? "Not sure: the best guess is below the confidence threshold."
+        : "";
     top3.replaceChildren(
       ...p.top3.map((t) => {
         const li = document.createElement("li");
