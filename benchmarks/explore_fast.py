@@ -6,8 +6,9 @@ Each variant trains the fast recipe on the first 50,000 MNIST training images
 and is scored on the last 10,000 (never the test set), in a fresh process,
 variants alternating seed by seed, on this CPU's native path and on the
 AVX2-capped float32 path (``benchmarks/bench_fast.py`` describes both). The
-variants: the published network's 24 first-layer filters against 16, and
-batch 256 against 128. Results go to ``benchmarks/results/<timestamp>-explore-fast.json``.
+variants: the published network's 24 first-layer filters against 16, batch
+256 against 128, and Keras's initialisation against PyTorch's (``--variants``
+picks some). Results go to ``benchmarks/results/<timestamp>-explore-fast.json``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ VARIANTS = {
     "24 filters, batch 256 (published)": {"filters": 24},
     "16 filters, batch 256": {"filters": 16},
     "16 filters, batch 128": {"filters": 16, "batch_size": 128},
+    "16 filters, PyTorch's initialisation": {"filters": 16, "init": "pytorch"},
 }
 
 
@@ -39,6 +41,7 @@ def worker(seed: int, path: str, variant: dict) -> dict:
     from mnist_cnn.training import train
 
     registry.FAST_FILTERS = variant["filters"]
+    registry.FAST_INIT = variant.get("init", "keras")
     overrides = {"seed": seed, "batch_size": variant.get("batch_size", 256)}
     if path == "avx2":
         overrides["precision"] = "float32"
@@ -58,6 +61,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--paths", nargs="+", choices=tuple(PATHS), default=list(PATHS))
+    parser.add_argument(
+        "--variants", nargs="+", choices=tuple(VARIANTS), default=list(VARIANTS), metavar="NAME"
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -65,10 +71,11 @@ def main() -> None:
         return
 
     started = dt.datetime.now()
-    trials: dict = {path: {name: [] for name in VARIANTS} for path in args.paths}
+    variants = {name: VARIANTS[name] for name in args.variants}
+    trials: dict = {path: {name: [] for name in variants} for path in args.paths}
     for path in args.paths:
         for seed in range(args.seeds):
-            for name, variant in VARIANTS.items():
+            for name, variant in variants.items():
                 spec = json.dumps({"seed": seed, "path": path, "variant": variant})
                 env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **PATHS[path])
                 proc = subprocess.run(
