@@ -27,7 +27,7 @@ class FileAnswer:
     """One file's answer (``prediction``) or the reason there is none (``error``).
 
     Attributes:
-        path: The file.
+        path: The file (or an upload's name).
         prediction: The model's answer; ``None`` when the file could not be read.
         error: The one-line reason (an :class:`~mnist_cnn.errors.ImageError`'s message).
         digits_side_by_side: How many digits the image holds side by side; above 1
@@ -40,7 +40,7 @@ class FileAnswer:
         image28: The 28x28 the model saw.
     """
 
-    path: Path
+    path: str | Path
     prediction: Prediction | None = None
     error: str | None = None
     digits_side_by_side: int = 1

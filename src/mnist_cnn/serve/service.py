@@ -33,6 +33,7 @@ from PIL import Image
 
 from .. import preprocess
 from ..errors import ImageError, MnistCnnError
+from ..inference.files import FileAnswer
 from ..inference.predictor import Prediction
 from ..vision import reading
 
@@ -279,16 +280,14 @@ class DigitService:
         times.add("inference", start)
         answers = []
         for upload, p, image28, count in zip(uploads, probs, images, several, strict=True):
-            answer = {
-                "file": upload.name,
-                **Prediction.from_probabilities(np.asarray(p)).to_dict(self.min_confidence),
-            }
-            if count > 1:
-                # The fields predict --json adds for a picture of several digits.
-                answer.update(uncertain=True, digits_side_by_side=count)
-            doubt = preprocess.not_a_digit(image28)
-            if doubt is not None:  # and for a shape no digit has
-                answer.update(uncertain=True, not_a_digit=doubt)
+            # The same answer predict --json prints (flags for several digits and
+            # for a shape no digit has included).
+            answer = FileAnswer(
+                upload.name,
+                Prediction.from_probabilities(np.asarray(p)),
+                digits_side_by_side=count,
+                not_a_digit=preprocess.not_a_digit(image28),
+            ).to_dict(self.min_confidence)
             if include_input:
                 answer["input_png"] = png_base64(image28)
             answers.append(answer)
