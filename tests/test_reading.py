@@ -9,6 +9,7 @@ from PIL import Image
 from mnist_cnn import reading
 from mnist_cnn.data import synthetic
 from mnist_cnn.errors import ImageError
+from mnist_cnn.vision import reading as vision_reading
 
 # The issue asks for >= 95% of whole numbers. With the segment verifier this
 # sample reads 99%; over five such samples (1,000 numbers,
@@ -148,22 +149,16 @@ def test_boxes_preview_is_written(numbers, classify, tmp_path):
 AMOUNTS_PER_KIND = 20
 
 
-# MNIST's '1's lean up to about 48 degrees: only a '/' leaning more is told
-# from them (the benchmark's dates lean 35-55 degrees, and read worse).
-SLASH_LEAN = {"date": (50.0, 62.0)}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", synthetic.AMOUNT_KINDS)
 def test_amounts_are_read_without_their_marks(kind, mnist_test, classify, verify):
     x, y = mnist_test
     rng = np.random.default_rng(31)
     right, marks_found, marks_drawn = 0, 0, 0
-    lean = {"slash_lean": SLASH_LEAN[kind]} if kind in SLASH_LEAN else {}
     for _ in range(AMOUNTS_PER_KIND):
         length = int(rng.integers(3, 8))
         pick = rng.choice(len(x), length, replace=False)
-        amount = synthetic.compose_amount(x[pick], rng, kind, **lean)
+        amount = synthetic.compose_amount(x[pick], rng, kind)
         result = reading.read_number(amount.image, classify, verify)
         # What is checked is the marks and the segmentation: a digit the
         # model misreads in MNIST form too does not count against them.
@@ -208,18 +203,24 @@ def _digits_read_right(mnist_test, classify, text: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    ("kind", "text", "marks", "digits_before"),
+    ("kind", "text", "marks", "digits_before", "lean", "seed"),
     [
-        ("date", "1205", ["slash"], [2]),  # 12/05
-        ("date", "120526", ["slash", "slash"], [2, 4]),  # 12/05/26
-        ("sum", "347", ["plus", "equals"], [1, 2]),  # 3+4=7
-        ("currency", "250", ["currency"], [0]),  # $250
+        ("date", "1205", ["slash"], [2], 52.0, 3),  # 12/05
+        ("date", "120526", ["slash", "slash"], [2, 4], 52.0, 3),  # 12/05/26
+        # Leaning no more than many '1's: a '/' by the date's layout.
+        ("date", "1205", ["slash"], [2], 38.0, 3),
+        ("date", "12052026", ["slash", "slash"], [2, 4], 38.0, 3),  # 12/05/2026
+        ("trailing_dash", "1500", ["slash", "dash"], [4, 4], 38.0, 1),  # 1500/-
+        ("sum", "347", ["plus", "equals"], [1, 2], 52.0, 3),  # 3+4=7
+        ("currency", "250", ["currency"], [0], 52.0, 3),  # $250
     ],
 )
-def test_marks_between_digits_are_skipped(kind, text, marks, digits_before, mnist_test, classify):
+def test_marks_between_digits_are_skipped(
+    kind, text, marks, digits_before, lean, seed, mnist_test, classify
+):
     digits = _digits_read_right(mnist_test, classify, text)
     amount = synthetic.compose_amount(
-        digits, np.random.default_rng(3), kind, slash_lean=(52.0, 52.0)
+        digits, np.random.default_rng(seed), kind, slash_lean=(lean, lean)
     )
     assert amount.marks == marks
     result = reading.read_number(amount.image, classify)
@@ -231,3 +232,21 @@ def test_marks_between_digits_are_skipped(kind, text, marks, digits_before, mnis
     for mark, before in zip(result.marks, digits_before, strict=True):
         assert all(left < mark.box[0] for left in lefts[:before])
         assert all(left > mark.box[0] for left in lefts[before:])
+
+
+def test_a_leaning_one_outside_a_date_stays_a_digit(mnist_test, classify):
+    # A '1' leaning as far as a '/' (35-48 degrees, straight) reads as a '1'
+    # where a '/' would not make a date: 234/15 is none.
+    x, y = mnist_test
+    ones = []
+    for index in np.flatnonzero(y == 1):
+        straight, lean = vision_reading._axis(synthetic.digit_ink(x[index], 64) > 0.5)
+        if straight and 36 <= lean < 46 and classify(x[index : index + 1] / 255.0).argmax() == 1:
+            ones.append(index)
+    assert ones, "no leaning '1' in the test digits"
+    others = _digits_read_right(mnist_test, classify, "2345")
+    digits = np.concatenate([others[:3], x[ones[:1]], others[3:]])
+    number = synthetic.compose_number(digits, np.random.default_rng(4), gap=(0.1, 0.2))
+    result = reading.read_number(number.image, classify)
+    assert result.text == "23415"
+    assert "slash" not in [m.kind for m in result.marks]

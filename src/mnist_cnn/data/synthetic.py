@@ -128,6 +128,20 @@ AMOUNT_KINDS = (
 )
 
 
+# How ``compose_amount`` writes N digits as a date: digits per run between
+# the slashes (d/m, dd/mm, d/m/yy, dd/mm/yy, dd/mm/yyyy, ...).
+_DATE_LAYOUTS = {
+    1: [(1,)],
+    2: [(1, 1)],
+    3: [(1, 2), (2, 1)],
+    4: [(2, 2)],
+    5: [(1, 2, 2), (2, 1, 2)],
+    6: [(2, 2, 2)],
+    7: [(1, 2, 4), (2, 1, 4)],
+    8: [(2, 2, 4)],
+}
+
+
 @dataclass(frozen=True)
 class ComposedAmount:
     """A number written as people write amounts.
@@ -223,11 +237,11 @@ def compose_amount(
 
     ``decimal`` puts a '.' or ',' before the last two digits; ``thousands``
     separates groups of three with '.' or ','; ``trailing_dash`` ends the
-    amount with '-' or '.-'; ``underline`` draws a line under it (touching
+    amount with '-', '.-' or '/-'; ``underline`` draws a line under it (touching
     the digits or not); ``patterned_paper`` lays wavy security-paper lines
     under the ink; ``ruled_paper`` light ruled lines; ``small`` writes it
-    30-45 px tall; ``date`` puts a '/' after the first and second pairs of
-    digits (12/05, 12/05/2026); ``sum`` writes the digits as ``a+b=c``;
+    30-45 px tall; ``date`` writes the digits as a date (1/5, 12/05,
+    1/5/26, 12/05/2026: :data:`_DATE_LAYOUTS`); ``sum`` writes the digits as ``a+b=c``;
     ``currency`` puts a '$' (its stroke longer than the digits) before them.
 
     Args:
@@ -256,11 +270,12 @@ def compose_amount(
         for position in range(count - 3, 0, -3):
             items.insert(position, separator)
     elif kind == "trailing_dash":
-        items += ["dot", "dash"] if rng.random() < 0.5 else ["dash"]
+        items += [["dash"], ["dot", "dash"], ["slash", "dash"]][int(rng.integers(3))]
     elif kind == "date":
-        for position in (4, 2):
-            if position < count:
-                items.insert(position, "slash")
+        options = _DATE_LAYOUTS.get(count, [(2, 2, count - 4)])
+        layout = options[int(rng.integers(len(options)))] if len(options) > 1 else options[0]
+        for position in reversed(np.cumsum(layout)[:-1]):
+            items.insert(int(position), "slash")
     elif kind == "sum" and count >= 3:
         plus = int(rng.integers(1, count - 1))
         equals = int(rng.integers(plus + 1, count))
