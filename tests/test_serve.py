@@ -186,10 +186,31 @@ def test_read_a_number_with_boxes(client):
     assert body["text"] == "2026" and body["file"] == "year.jpg"
     assert (body["width"], body["height"]) == Image.open(io.BytesIO(data)).size
     assert len(body["digits"]) == 4 and all(len(d["box"]) == 4 for d in body["digits"])
-    assert body["uncertain"] is False
+    assert body["uncertain"] is False and body["marks"] == []
     url = "data:image/jpeg;base64," + base64.b64encode(data).decode()
     again = client.post("/v1/read", json={"image": url, "include_input": True}).json()
     assert again["text"] == "2026" and len(again["inputs_png"]) == 4
+
+
+def test_read_lists_the_marks_it_skipped(client, mnist_test):
+    from mnist_cnn.data import synthetic
+
+    x, _ = mnist_test
+    amount = synthetic.compose_amount(x[:4], np.random.default_rng(2), "trailing_dash")
+    assert amount.marks == ["dash"]
+    response = client.post("/v1/read", files={"file": ("amount.png", png_bytes(amount.image))})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert len(body["text"]) == 4
+    assert [m["kind"] for m in body["marks"]] == ["dash"]
+    (mark,) = body["marks"]
+    # The dash is after the digits, in the image's pixels.
+    assert mark["box"][0] >= max(d["box"][2] for d in body["digits"]) - 2
+    assert mark["box"][2] <= body["width"]
+    declared = client.get("/openapi.json").json()["paths"]["/v1/read"]["post"]["responses"]
+    schema = declared["200"]["content"]["application/json"]["schema"]
+    assert "marks" in schema["required"]
+    assert "dash" in schema["properties"]["marks"]["items"]["properties"]["kind"]["enum"]
 
 
 def test_one_image_as_the_whole_body(client, mnist_test):

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MnistCnnError
+from ..vision.reading import MARK_KINDS
 from .service import DigitService, RejectedInput, Upload, decode_base64_image
 
 __all__ = ["ServeConfig", "create_app", "run"]
@@ -121,9 +122,16 @@ PREDICT_RESPONSE_SCHEMA = {
     "required": ["predictions"],
     "properties": {"predictions": {"type": "array", "items": PREDICTION_SCHEMA}},
 }
+BOX_SCHEMA = {
+    "type": "array",
+    "items": {"type": "integer"},
+    "minItems": 4,
+    "maxItems": 4,
+    "description": "[x0, y0, x1, y1] in image pixels, end exclusive",
+}
 READ_RESPONSE_SCHEMA = {
     "type": "object",
-    "required": ["file", "text", "digits", "uncertain", "width", "height"],
+    "required": ["file", "text", "digits", "uncertain", "marks", "width", "height"],
     "properties": {
         "file": {"type": "string"},
         "text": {"type": "string"},
@@ -135,17 +143,23 @@ READ_RESPONSE_SCHEMA = {
                 "properties": {
                     "digit": {"type": "integer", "minimum": 0, "maximum": 9},
                     "probability": {"type": "number", "minimum": 0, "maximum": 1},
-                    "box": {
-                        "type": "array",
-                        "items": {"type": "integer"},
-                        "minItems": 4,
-                        "maxItems": 4,
-                        "description": "[x0, y0, x1, y1] in image pixels, end exclusive",
-                    },
+                    "box": BOX_SCHEMA,
                 },
             },
         },
         "uncertain": {"type": "boolean"},
+        "marks": {
+            "type": "array",
+            "description": "what was skipped as not a digit, left to right",
+            "items": {
+                "type": "object",
+                "required": ["kind", "box"],
+                "properties": {
+                    "kind": {"type": "string", "enum": list(MARK_KINDS)},
+                    "box": BOX_SCHEMA,
+                },
+            },
+        },
         "width": {"type": "integer"},
         "height": {"type": "integer"},
         "inputs_png": {"type": "array", "items": {"type": "string"}},

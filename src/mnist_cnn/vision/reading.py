@@ -58,6 +58,7 @@ from .ink import (
 from .loading import ImageSource, load_image, source_name
 
 __all__ = [
+    "MARK_KINDS",
     "WEIGHTS_WITHOUT_VERIFIER",
     "WEIGHTS_WITH_VERIFIER",
     "Classifier",
@@ -122,12 +123,16 @@ class ReadDigit(NamedTuple):
     box: Box
 
 
+# The kinds of :class:`Mark`.
+MARK_KINDS = ("dot", "comma", "dash", "underline", "slash", "plus", "equals", "currency")
+
+
 class Mark(NamedTuple):
     """A mark on the line that is not a digit: ``(kind, box)``.
 
-    ``kind`` is ``"dot"``, ``"comma"``, ``"dash"``, ``"slash"``, ``"plus"``,
-    ``"equals"``, ``"currency"`` (a leading '$') or ``"underline"``; the box is
-    in input pixels, end exclusive.
+    ``kind`` is one of :data:`MARK_KINDS`: ``"dot"``, ``"comma"``, ``"dash"``,
+    ``"underline"``, ``"slash"``, ``"plus"``, ``"equals"`` or ``"currency"`` (a
+    leading '$'); the box is in input pixels, end exclusive.
     """
 
     kind: str
