@@ -777,11 +777,13 @@ def _slashes_in_context(
     Many of MNIST's '1's lean as far as a '/' is written (13% of them 30
     degrees or more), so by its shape alone a stroke counts as a '/' only
     from :data:`_SLASH_LEAN` (:func:`_shape_mark`). A less leaning stroke is
-    a '/' when it makes the line a date, or ends an amount before a dash:
+    a '/' when it makes the line a whole date, or ends an amount before a
+    dash:
 
-    * date: the slashes (those found by shape and these) cut the digits
-      into runs of 1-2, 1-2 (d/m, dd/mm) and then, if there is a second
-      slash, 2 or 4 digits (dd/mm/yy, dd/mm/yyyy);
+    * date: two slashes (those found by shape and these) cut the digits
+      into runs of 1-2, 1-2 and 2 or 4 (d/m/yy, dd/mm/yyyy). One slash is
+      not enough: "92/60" is as likely "92160" with a leaning '1' (on test
+      digits, one plain number in a hundred lost a '1' that way);
     * ``/-``: the stroke follows the last digit and a dash or '=' follows
       it, as amounts are closed on cheques ("1500/-").
 
@@ -807,18 +809,18 @@ def _slashes_in_context(
     # Digits per group as their width suggests, and where the shape slashes are.
     counts = [_count_by_width(g, height, digit_width) for g in groups]
     shape_slashes = [_centre(box) for kind, box in marks if kind == "slash"]
-    # The date with the most slashes, then the most leaning ones.
-    best: tuple[int, float, tuple[int, ...]] | None = None
+    # A whole date (two slashes) with the most leaning strokes.
+    best: tuple[float, tuple[int, ...]] | None = None
     candidates = sorted(k for k in leaning if k not in slashes)
-    for size in (1, 2):
-        for chosen in itertools.combinations(candidates, size):
-            runs = _runs(groups, counts, set(chosen), shape_slashes)
-            if runs is not None and _is_date(runs):
-                score = (size, min(leaning[k] for k in chosen), chosen)
-                if best is None or score[:2] > best[:2]:
-                    best = score
+    size = 2 - len(shape_slashes)
+    for chosen in itertools.combinations(candidates, size) if size > 0 else ():
+        runs = _runs(groups, counts, set(chosen), shape_slashes)
+        if runs is not None and _is_date(runs):
+            score = (min(leaning[k] for k in chosen), chosen)
+            if best is None or score[0] > best[0]:
+                best = score
     if best is not None:
-        slashes.update(best[2])
+        slashes.update(best[1])
     if not slashes:
         return groups, marks
     marks = sorted(
@@ -846,9 +848,7 @@ def _runs(
 
 
 def _is_date(runs: list[int]) -> bool:
-    """Whether digit runs between slashes are laid out as a date (d/m, dd/mm/yy, dd/mm/yyyy)."""
-    if len(runs) == 2:
-        return runs[0] <= 2 and runs[1] <= 2
+    """Whether digit runs between two slashes are laid out as a date (d/m/yy, dd/mm/yyyy)."""
     return len(runs) == 3 and runs[0] <= 2 and runs[1] <= 2 and runs[2] in (2, 4)
 
 
