@@ -294,6 +294,27 @@ def test_cut_out_scans_are_read(name, mnist_test, classify):
     assert accuracy >= floor, f"{name}: {accuracy:.3f}"
 
 
+@pytest.mark.parametrize("resample", ["bilinear", "nearest"])
+def test_real_writers_8x8_digits_are_read(resample, classify):
+    """Real writers: 200 of the UCI digits scikit-learn ships (43 writers, 8x8,
+    filling the frame), upscaled to 64x64 as a user would send them. None is
+    blank, and the pipeline reads them as well as the plain recipe, or nearly."""
+    load_digits = pytest.importorskip("sklearn.datasets").load_digits
+    digits = load_digits()
+    images, labels = digits.images[:200], digits.target[:200]
+    method = Image.BILINEAR if resample == "bilinear" else Image.NEAREST
+    sources = [
+        np.asarray(Image.fromarray(to_uint8(1.0 - 0.9 * g / 16.0)).resize((64, 64), method))
+        for g in images
+    ]
+    ours = np.stack([preprocess.preprocess(s, classify=classify).image28 for s in sources])
+    plain = np.stack([baseline.plain_to_mnist(s) for s in sources])
+    accuracy = float(np.mean(classify(ours).argmax(1) == labels))
+    plain_accuracy = float(np.mean(classify(plain).argmax(1) == labels))
+    assert accuracy >= 0.95, f"{resample}: {accuracy:.3f}"
+    assert accuracy >= plain_accuracy - 0.01, f"{accuracy:.3f} against plain {plain_accuracy:.3f}"
+
+
 def test_noise_and_flat_images_are_blank():
     rng = np.random.default_rng(1)
     for image in (
