@@ -255,3 +255,22 @@ def test_a_leaning_one_outside_a_date_stays_a_digit(mnist_test, classify):
     result = reading.read_number(number.image, classify)
     assert result.text == "23415"
     assert "slash" not in [m.kind for m in result.marks]
+
+
+@pytest.mark.parametrize(("at", "is_dash"), [(0.55, True), (0.15, False)])
+def test_a_flat_piece_is_a_dash_only_about_the_middle_of_the_line(
+    at, is_dash, mnist_test, classify
+):
+    # A detached top bar (of a '5' or a '7') is flat too, but sits high.
+    digits = _digits_read_right(mnist_test, classify, "34")
+    number = synthetic.compose_number(digits, np.random.default_rng(5), gap=(0.2, 0.2))
+    image = number.image.copy()
+    rows = np.flatnonzero((image < 128).any(axis=1))
+    columns = np.flatnonzero((image < 128).any(axis=0))
+    top, height = rows[0], rows[-1] + 1 - rows[0]
+    y = int(top + at * height)
+    x0 = int(columns[-1] + 0.15 * height)
+    image[y : y + 5, x0 : x0 + int(0.4 * height)] = 25
+    result = reading.read_number(image, classify)
+    assert ("dash" in [m.kind for m in result.marks]) is is_dash
+    assert result.text == "34"
