@@ -111,12 +111,17 @@ def test_predict_answers_like_the_cli(client, digit_pngs, capsys):
         assert [t["digit"] for t in ours["top3"]][:1] == [t["digit"] for t in theirs["top3"]][:1]
 
 
-def test_several_digits_in_one_picture_are_flagged_like_the_cli(client, capsys):
-    year = EXAMPLES / "year.jpg"
-    assert cli.main(["predict", "default", "--json", str(year)]) == 0
+def _service_and_cli_answers(client, capsys, path: Path, content_type: str) -> tuple[dict, dict]:
+    """``POST /v1/predict`` and ``mnist-cnn predict default --json`` on one file."""
+    assert cli.main(["predict", "default", "--json", str(path)]) == 0
     theirs = json.loads(capsys.readouterr().out)
-    files = [("files", ("year.jpg", year.read_bytes(), "image/jpeg"))]
+    files = [("files", (path.name, path.read_bytes(), content_type))]
     ours = client.post("/v1/predict", files=files).json()["predictions"][0]
+    return ours, theirs
+
+
+def test_several_digits_in_one_picture_are_flagged_like_the_cli(client, capsys):
+    ours, theirs = _service_and_cli_answers(client, capsys, EXAMPLES / "year.jpg", "image/jpeg")
     assert set(ours) == set(theirs)
     assert ours["uncertain"] is theirs["uncertain"] is True
     assert ours["digits_side_by_side"] == theirs["digits_side_by_side"] == 4
@@ -127,10 +132,7 @@ def test_a_drawing_that_is_no_digit_is_flagged_like_the_cli(client, capsys, tmp_
 
     path = tmp_path / "w.png"
     Image.fromarray(NOT_DIGITS["letter_w"](np.random.default_rng(2))).save(path)
-    assert cli.main(["predict", "default", "--json", str(path)]) == 0
-    theirs = json.loads(capsys.readouterr().out)
-    files = [("files", ("w.png", path.read_bytes(), "image/png"))]
-    ours = client.post("/v1/predict", files=files).json()["predictions"][0]
+    ours, theirs = _service_and_cli_answers(client, capsys, path, "image/png")
     assert set(ours) == set(theirs)
     assert ours["uncertain"] is theirs["uncertain"] is True
     assert ours["not_a_digit"] == theirs["not_a_digit"] == "more than 3 strokes side by side"
