@@ -28,6 +28,7 @@ from .vision.ink import (
 )
 from .vision.loading import MAX_PIXELS, ImageSource, load_image, source_name
 from .vision.normalise import (
+    HARD_EDGED,
     LOW_RESOLUTION,
     LOW_RESOLUTION_CHECK,
     MAX_INK_DEPTH,
@@ -38,6 +39,7 @@ from .vision.normalise import (
     PlainReading,
     PreprocessResult,
     count_side_by_side,
+    hard_edged,
     low_resolution_reading,
     not_a_digit,
     page_reading,
@@ -49,6 +51,7 @@ from .vision.normalise import (
 )
 
 __all__ = [
+    "HARD_EDGED",
     "LOW_RESOLUTION",
     "LOW_RESOLUTION_CHECK",
     "MAX_INK_DEPTH",
@@ -69,6 +72,7 @@ __all__ = [
     "digit_zone",
     "find_components",
     "find_ink",
+    "hard_edged",
     "ink_to_mnist",
     "load_image",
     "low_resolution_reading",
