@@ -219,9 +219,14 @@ def amounts(predictor, verify, x, y, count: int) -> dict:
         exact, chars, misread = [], [], []
         for _ in range(count):
             length = int(rng.integers(2, 9))
-            pick = rng.choice(len(x), length, replace=False)
+            layout = None
+            if kind == "date":  # a real date's digits
+                labels, layout = synthetic.date_digits(length, rng)
+                pick = np.array([rng.choice(np.flatnonzero(y == v)) for v in labels])
+            else:
+                pick = rng.choice(len(x), length, replace=False)
             text = "".join(str(int(v)) for v in y[pick])
-            image = synthetic.compose_amount(x[pick], rng, kind).image
+            image = synthetic.compose_amount(x[pick], rng, kind, date_layout=layout).image
             try:
                 read = reading.read_number(image, predictor.predict_proba, verify).text
             except ImageError:

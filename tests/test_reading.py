@@ -147,10 +147,21 @@ def test_boxes_preview_is_written(numbers, classify, tmp_path):
 # Numbers as people write them: separators, a trailing dash, an underline,
 # patterned or ruled paper, small writing. Marks must never become digits.
 AMOUNTS_PER_KIND = 20
-# A '/' leaning less than 48 degrees is told from MNIST's leaning '1's only in
-# a whole date (two slashes: test_marks_between_digits_are_skipped); here a
-# date may be d/m, so its slashes lean more.
-SLASH_LEAN = {"date": (50.0, 62.0)}
+
+
+def test_date_digits_are_a_real_date():
+    rng = np.random.default_rng(0)
+    for count in range(2, 9):
+        for _ in range(20):
+            labels, layout = synthetic.date_digits(count, rng)
+            assert len(labels) == sum(layout) == count
+            text = "".join(map(str, labels))
+            first, second = int(text[: layout[0]]), int(text[layout[0] : sum(layout[:2])])
+            assert (1 <= first <= 31 and 1 <= second <= 12) or (
+                1 <= first <= 12 and 1 <= second <= 31
+            )
+    with pytest.raises(ValueError, match="2 to 8"):
+        synthetic.date_digits(9, rng)
 
 
 @pytest.mark.slow
@@ -161,9 +172,13 @@ def test_amounts_are_read_without_their_marks(kind, mnist_test, classify, verify
     right, marks_found, marks_drawn = 0, 0, 0
     for _ in range(AMOUNTS_PER_KIND):
         length = int(rng.integers(3, 8))
-        pick = rng.choice(len(x), length, replace=False)
-        lean = SLASH_LEAN.get(kind, (35.0, 55.0))
-        amount = synthetic.compose_amount(x[pick], rng, kind, slash_lean=lean)
+        layout = None
+        if kind == "date":  # a real date: a '/' leaning like a '1' is told by it
+            labels, layout = synthetic.date_digits(length, rng)
+            pick = np.array([rng.choice(np.flatnonzero(y == v)) for v in labels])
+        else:
+            pick = rng.choice(len(x), length, replace=False)
+        amount = synthetic.compose_amount(x[pick], rng, kind, date_layout=layout)
         result = reading.read_number(amount.image, classify, verify)
         # What is checked is the marks and the segmentation: a digit the
         # model misreads in MNIST form too does not count against them.
@@ -211,6 +226,9 @@ def _digits_read_right(mnist_test, classify, text: str) -> np.ndarray:
     ("kind", "text", "marks", "digits_before", "lean", "seed"),
     [
         ("date", "1205", ["slash"], [2], 52.0, 3),  # 12/05
+        # Leaning like a '1': a '/' because 12 and 05 are a day and a month.
+        ("date", "1205", ["slash"], [2], 40.0, 3),
+        ("date", "315", ["slash"], [1], 38.0, 3),  # 3/15 (m/d)
         ("date", "120526", ["slash", "slash"], [2, 4], 52.0, 3),  # 12/05/26
         # Leaning no more than many '1's: a '/' by the whole date's layout.
         ("date", "120526", ["slash", "slash"], [2, 4], 38.0, 3),
@@ -239,9 +257,18 @@ def test_marks_between_digits_are_skipped(
         assert all(left > mark.box[0] for left in lefts[before:])
 
 
-def test_a_leaning_one_outside_a_date_stays_a_digit(mnist_test, classify):
+@pytest.mark.parametrize(
+    ("text", "marks"),
+    [
+        ("23415", []),  # 234/15 is no date
+        ("51765", []),  # 5/765 neither
+        ("5176", []),  # nor 5/76: 76 is no day or month
+        ("5126", ["slash"]),  # 5/26 is one: the stroke is read as a '/'
+    ],
+)
+def test_a_leaning_one_is_a_slash_only_in_a_date(text, marks, mnist_test, classify):
     # A '1' leaning as far as a '/' (35-48 degrees, straight) reads as a '1'
-    # where a '/' would not make a whole date: 234/15 is none.
+    # unless a '/' there makes the line a date.
     x, y = mnist_test
     ones = []
     for index in np.flatnonzero(y == 1):
@@ -249,12 +276,13 @@ def test_a_leaning_one_outside_a_date_stays_a_digit(mnist_test, classify):
         if straight and 36 <= lean < 46 and classify(x[index : index + 1] / 255.0).argmax() == 1:
             ones.append(index)
     assert ones, "no leaning '1' in the test digits"
-    others = _digits_read_right(mnist_test, classify, "2345")
-    digits = np.concatenate([others[:3], x[ones[:1]], others[3:]])
+    at = text.index("1")
+    others = _digits_read_right(mnist_test, classify, text[:at] + text[at + 1 :])
+    digits = np.concatenate([others[:at], x[ones[:1]], others[at:]])
     number = synthetic.compose_number(digits, np.random.default_rng(4), gap=(0.1, 0.2))
     result = reading.read_number(number.image, classify)
-    assert result.text == "23415"
-    assert "slash" not in [m.kind for m in result.marks]
+    assert result.text == (text[:at] + text[at + 1 :] if marks else text)
+    assert [m.kind for m in result.marks] == marks
 
 
 @pytest.mark.parametrize(("at", "is_dash"), [(0.55, True), (0.15, False)])

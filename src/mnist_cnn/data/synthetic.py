@@ -27,6 +27,7 @@ __all__ = [
     "ComposedNumber",
     "compose_amount",
     "compose_number",
+    "date_digits",
     "digit_ink",
 ]
 
@@ -142,6 +143,35 @@ _DATE_LAYOUTS = {
 }
 
 
+def date_digits(count: int, rng: np.random.Generator) -> tuple[list[int], tuple[int, ...]]:
+    """The digits of a real date written with ``count`` digits, and its layout.
+
+    The layout is one of :data:`_DATE_LAYOUTS` (digits per run between the
+    slashes); a one-digit run is a day or month from 1 to 9, a two-digit one
+    01-31 or 01-12, the year 00-99 or 1950-2049. Day and month come in either
+    order. Give both to :func:`compose_amount` (``kind="date"``) to draw it.
+
+    Args:
+        count: Digits in the date, 2 to 8.
+        rng: Source of every random choice.
+    """
+    if not 2 <= count <= 8:
+        raise ValueError(f"a date has 2 to 8 digits, got {count}")
+    options = _DATE_LAYOUTS[count]
+    layout = options[int(rng.integers(len(options)))]
+    day, month = int(rng.integers(1, 32)), int(rng.integers(1, 13))
+    first, second = (day, month) if rng.random() < 0.5 else (month, day)
+    parts = []
+    for run, value in zip(layout[:2], (first, second), strict=True):
+        if run == 1:
+            value = value if value <= 9 else int(rng.integers(1, 10))
+        parts.append(f"{value:0{run}d}")
+    if len(layout) == 3:
+        year = int(rng.integers(1950, 2050))
+        parts.append(f"{year % 100:02d}" if layout[2] == 2 else f"{year:04d}")
+    return [int(c) for c in "".join(parts)], layout
+
+
 @dataclass(frozen=True)
 class ComposedAmount:
     """A number written as people write amounts.
@@ -232,6 +262,7 @@ def compose_amount(
     height: int = 64,
     *,
     slash_lean: tuple[float, float] = (35.0, 55.0),
+    date_layout: tuple[int, ...] | None = None,
 ) -> ComposedAmount:
     """Write MNIST digits as an amount of the given ``kind`` (see :data:`AMOUNT_KINDS`).
 
@@ -252,6 +283,9 @@ def compose_amount(
         slash_lean: Range of the degrees each '/' leans right of the
             vertical. MNIST's '1's lean up to about 48 degrees, and a reader
             tells a '/' from them only when it leans more.
+        date_layout: For ``date``, the digits per run between the slashes
+            (:func:`date_digits` gives one with a real date's digits);
+            default one of :data:`_DATE_LAYOUTS` for the count.
 
     Returns:
         The image and the marks drawn; the digits read left to right as given.
@@ -272,8 +306,13 @@ def compose_amount(
     elif kind == "trailing_dash":
         items += [["dash"], ["dot", "dash"], ["slash", "dash"]][int(rng.integers(3))]
     elif kind == "date":
-        options = _DATE_LAYOUTS.get(count, [(2, 2, count - 4)])
-        layout = options[int(rng.integers(len(options)))] if len(options) > 1 else options[0]
+        if date_layout is None:
+            options = _DATE_LAYOUTS.get(count, [(2, 2, count - 4)])
+            layout = options[int(rng.integers(len(options)))] if len(options) > 1 else options[0]
+        elif sum(date_layout) == count:
+            layout = date_layout
+        else:
+            raise ValueError(f"date_layout {date_layout} does not hold {count} digits")
         for position in reversed(np.cumsum(layout)[:-1]):
             items.insert(int(position), "slash")
     elif kind == "sum" and count >= 3:

@@ -222,6 +222,9 @@ class _Line:
     digit_width: float  # typical digit width, working pixels
     centre_y: float  # vertical centre of the line's digits, working pixels
     marks: list[tuple[str, Box]] = field(default_factory=list)  # working pixels
+    # A leaning stroke that is a '/' if the digits around it read as a date
+    # (:func:`_one_slash_date`), working pixels.
+    date_slash: Box | None = None
 
 
 def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
@@ -767,11 +770,11 @@ def _analyse(source: ImageSource) -> _Line:
         raise blank_error(name)
     marks = sorted(marks + [("underline", box) for box in lines], key=lambda m: _centre(m[1]))
     width = _typical_width(groups, height)
-    groups, marks = _slashes_in_context(groups, marks, info.labels, height, width)
+    groups, marks, date_slash = _slashes_in_context(groups, marks, info.labels, height, width)
     if not groups:
         raise blank_error(name)
     centre_y = float(np.median([(g.box[1] + g.box[3]) / 2 for g in groups]))
-    return _Line(info, groups, height, width, centre_y, marks)
+    return _Line(info, groups, height, width, centre_y, marks, date_slash)
 
 
 def _slashes_in_context(
@@ -780,7 +783,7 @@ def _slashes_in_context(
     labels: np.ndarray,
     height: float,
     digit_width: float,
-) -> tuple[list[_Group], list[tuple[str, Box]]]:
+) -> tuple[list[_Group], list[tuple[str, Box]], Box | None]:
     """Take straight strokes leaning :data:`_SLASH_LEAN_IN_CONTEXT` degrees or
     more for '/' where the line's layout says they are one.
 
@@ -792,14 +795,17 @@ def _slashes_in_context(
 
     * date: two slashes (those found by shape and these) cut the digits
       into runs of 1-2, 1-2 and 2 or 4 (d/m/yy, dd/mm/yyyy). One slash is
-      not enough: "92/60" is as likely "92160" with a leaning '1' (on test
-      digits, one plain number in a hundred lost a '1' that way);
+      not enough by layout alone: "92/60" is as likely "92160" with a
+      leaning '1' (on test digits, one plain number in a hundred lost a '1'
+      that way). Such a stroke is returned instead, and it is a '/' if the
+      digits around it read as a day and a month (:func:`_one_slash_date`);
     * ``/-``: the stroke follows the last digit and a dash or '=' follows
       it, as amounts are closed on cheques ("1500/-").
 
     Returns:
         The digit groups and the marks, with such strokes moved to the marks
-        as ``"slash"``.
+        as ``"slash"``, and the box of the stroke that cuts the line into
+        runs of 1-2 digits each (the most leaning one), if no slash was found.
     """
     leaning = {}
     for k, group in enumerate(groups):
@@ -810,7 +816,7 @@ def _slashes_in_context(
         if straight and lean >= _SLASH_LEAN_IN_CONTEXT:
             leaning[k] = lean
     if not leaning:
-        return groups, marks
+        return groups, marks, None
     slashes: set[int] = set()
     closing = [_centre(box) for kind, box in marks if kind in ("dash", "equals")]
     last = len(groups) - 1
@@ -832,11 +838,42 @@ def _slashes_in_context(
     if best is not None:
         slashes.update(best[1])
     if not slashes:
-        return groups, marks
+        # One stroke that would make the line a day and a month (d/m, dd/mm).
+        date_slash = None
+        if not shape_slashes:
+            for k in sorted(leaning, key=leaning.get, reverse=True):
+                runs = _runs(groups, counts, {k}, [])
+                if runs is not None and len(runs) == 2 and max(runs) <= 2:
+                    date_slash = groups[k].box
+                    break
+        return groups, marks, date_slash
     marks = sorted(
         marks + [("slash", groups[k].box) for k in slashes], key=lambda m: _centre(m[1])
     )
-    return [g for k, g in enumerate(groups) if k not in slashes], marks
+    return [g for k, g in enumerate(groups) if k not in slashes], marks, None
+
+
+def _one_slash_date(
+    digits: list[ReadDigit], stroke: Box
+) -> tuple[list[ReadDigit], ReadDigit] | None:
+    """The digits without the one read from ``stroke`` (input pixels), and that
+    one, when the others read as a day and a month around it (d/m, dd/mm, or
+    m/d): a leaning '1' that is a '/' by what the digits say."""
+    x0, _, x1, _ = stroke
+    inside = [k for k, d in enumerate(digits) if x0 <= _centre(d.box) <= x1]
+    if len(inside) != 1:
+        return None
+    k = inside[0]
+    before = "".join(str(d.digit) for d in digits[:k])
+    after = "".join(str(d.digit) for d in digits[k + 1 :])
+    if not (1 <= len(before) <= 2 and 1 <= len(after) <= 2):
+        return None
+    first, second = int(before), int(after)
+    day_month = 1 <= first <= 31 and 1 <= second <= 12
+    month_day = 1 <= first <= 12 and 1 <= second <= 31
+    if not (day_month or month_day):
+        return None
+    return digits[:k] + digits[k + 1 :], digits[k]
 
 
 def _count_by_width(group: _Group, height: float, digit_width: float) -> int:
@@ -1144,11 +1181,18 @@ def read_number_recorded(
         raise blank_error(source_name(source))
     chosen.sort(key=lambda item: _centre(item[0].box))
     digits = [ReadDigit(int(np.argmax(p)), float(np.max(p)), crop.box) for crop, p in chosen]
+    marks = [Mark(kind, line.info.to_original(box)) for kind, box in line.marks]
+    if line.date_slash is not None:
+        date = _one_slash_date(digits, line.info.to_original(line.date_slash))
+        if date is not None:
+            digits, slash = date
+            chosen = [item for item in chosen if item[0].box != slash.box]
+            marks = sorted(marks + [Mark("slash", slash.box)], key=lambda m: _centre(m.box))
     return ReadResult(
         text="".join(str(d.digit) for d in digits),
         digits=digits,
         images=np.stack([crop.image28 for crop, _ in chosen]).astype(np.float32),
-        marks=[Mark(kind, line.info.to_original(box)) for kind, box in line.marks],
+        marks=marks,
     )
 
 
