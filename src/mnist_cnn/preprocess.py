@@ -28,7 +28,6 @@ from .vision.ink import (
 )
 from .vision.loading import MAX_PIXELS, ImageSource, load_image, source_name
 from .vision.normalise import (
-    HARD_EDGED,
     LOW_RESOLUTION,
     LOW_RESOLUTION_CHECK,
     MAX_INK_DEPTH,
@@ -39,7 +38,6 @@ from .vision.normalise import (
     PlainReading,
     PreprocessResult,
     count_side_by_side,
-    hard_edged,
     low_resolution_reading,
     not_a_digit,
     page_reading,
@@ -51,7 +49,6 @@ from .vision.normalise import (
 )
 
 __all__ = [
-    "HARD_EDGED",
     "LOW_RESOLUTION",
     "LOW_RESOLUTION_CHECK",
     "MAX_INK_DEPTH",
@@ -72,7 +69,6 @@ __all__ = [
     "digit_zone",
     "find_components",
     "find_ink",
-    "hard_edged",
     "ink_to_mnist",
     "load_image",
     "low_resolution_reading",

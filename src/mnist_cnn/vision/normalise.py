@@ -51,12 +51,10 @@ __all__ = [
     "MAX_LOOPS",
     "MAX_STROKES_ACROSS",
     "UNEVEN_PAPER",
-    "HARD_EDGED",
     "Classifier",
     "PlainReading",
     "PreprocessResult",
     "count_side_by_side",
-    "hard_edged",
     "low_resolution_reading",
     "not_a_digit",
     "page_reading",
@@ -109,10 +107,6 @@ class PreprocessResult:
 #: it before the classifier may choose it (:func:`preprocess`).
 LOW_RESOLUTION = 8
 LOW_RESOLUTION_CHECK = 12
-#: Share of an image's in-between grey pixels that must equal a neighbour
-#: for :func:`hard_edged`: 1 for 1-bit and nearest-neighbour upscales, at
-#: most about 0.5 for smooth (bilinear, scanned, photographed) ones.
-HARD_EDGED = 0.75
 #: A plain reading whose paper varies by more than this fraction of the
 #: ink's contrast has uneven light or a textured ground: the page reading
 #: (background flattening) is then tried beside it.
@@ -239,32 +233,6 @@ def plain_reading(
     )
 
 
-def hard_edged(gray: np.ndarray) -> bool:
-    """Whether an image is made of flat steps: 1-bit, or a nearest-neighbour upscale.
-
-    Such an image has almost no grey between paper and ink, or its greys come
-    in blocks: nearly every in-between pixel (more than 10 % of the contrast
-    from both ends) equals one of its four neighbours. A smooth image (a
-    bilinear upscale, a scan, a photo) changes from pixel to pixel.
-
-    Args:
-        gray: float32 ``(h, w)`` grayscale in [0, 1], at the input's own resolution.
-    """
-    low, high = np.percentile(gray, [1, 99])
-    between = (gray > low + 0.1 * (high - low)) & (gray < high - 0.1 * (high - low))
-    if high <= low or between.sum() < 10:
-        return True
-    same = np.zeros(gray.shape, bool)
-    for axis in (0, 1):
-        equal = np.diff(gray, axis=axis) == 0
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (1, 0)
-        same |= np.pad(equal, pad)
-        pad[axis] = (0, 1)
-        same |= np.pad(equal, pad)
-    return bool(same[between].mean() >= HARD_EDGED)
-
-
 def low_resolution_reading(
     work: np.ndarray, reading: PlainReading, side: int = LOW_RESOLUTION
 ) -> PlainReading:
@@ -383,10 +351,9 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     or, given ``classify``, whichever of the two the classifier is surer
     of). Given ``classify``, a digit whose ink touches so much of the frame
     that the border does not show the polarity is also read both ways, a
-    hard-edged digit (1-bit or blocky, :func:`hard_edged`) cut out to its box
-    (ink within 5 % of two sides or more) is also read at low resolution
-    (:func:`low_resolution_reading`), and the classifier keeps the surer
-    reading.
+    digit cut out to its box (ink within 5 % of two sides or more) is also
+    read at low resolution (:func:`low_resolution_reading`), and the
+    classifier keeps the surer reading.
 
     Args:
         source: Anything :func:`load_image` accepts.
@@ -435,15 +402,13 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
         other = plain_reading(work, structure, dark_ink=not plain.inverted)
         if other.has_ink:
             readings.append(other)
-    # A hard-edged digit cut out to its box is also read at low resolution. At 8 px
-    # a 1-bit slab or a blocky scan becomes a smooth digit, but a digit scanned with
-    # more detail may turn into another one: a low-resolution reading counts only
-    # where the classifier reads the same digit at LOW_RESOLUTION_CHECK px. A smooth
-    # image (a bilinear upscale) has no jagged edges to even out, and there it
-    # turned more right readings wrong than wrong ones right.
+    # A digit cut out to its box is also read at low resolution. At 8 px a 1-bit
+    # slab or a blocky scan becomes a smooth digit, but a digit scanned with more
+    # detail may turn into another one: a low-resolution reading counts only where
+    # the classifier reads the same digit at LOW_RESOLUTION_CHECK px.
     low: list[PlainReading] = []
     check: list[PlainReading] = []
-    if readings and classify is not None and touched >= 2 and hard_edged(gray):
+    if readings and classify is not None and touched >= 2:
         low = [low_resolution_reading(work, r) for r in readings]
         check = [low_resolution_reading(work, r, LOW_RESOLUTION_CHECK) for r in readings]
     use_page = page is not None and needs_page
