@@ -853,12 +853,10 @@ def _slashes_in_context(
     return [g for k, g in enumerate(groups) if k not in slashes], marks, None
 
 
-def _one_slash_date(
-    digits: list[ReadDigit], stroke: Box
-) -> tuple[list[ReadDigit], ReadDigit] | None:
-    """The digits without the one read from ``stroke`` (input pixels), and that
-    one, when the others read as a day and a month around it (d/m, dd/mm, or
-    m/d): a leaning '1' that is a '/' by what the digits say."""
+def _one_slash_date(digits: list[ReadDigit], stroke: Box) -> int | None:
+    """The index of the digit read from ``stroke`` (input pixels) when the others
+    read as a day and a month around it (d/m, dd/mm, or m/d): a leaning '1'
+    that is a '/' by what the digits say."""
     x0, _, x1, _ = stroke
     inside = [k for k, d in enumerate(digits) if x0 <= _centre(d.box) <= x1]
     if len(inside) != 1:
@@ -871,9 +869,7 @@ def _one_slash_date(
     first, second = int(before), int(after)
     day_month = 1 <= first <= 31 and 1 <= second <= 12
     month_day = 1 <= first <= 12 and 1 <= second <= 31
-    if not (day_month or month_day):
-        return None
-    return digits[:k] + digits[k + 1 :], digits[k]
+    return k if day_month or month_day else None
 
 
 def _count_by_width(group: _Group, height: float, digit_width: float) -> int:
@@ -1183,10 +1179,10 @@ def read_number_recorded(
     digits = [ReadDigit(int(np.argmax(p)), float(np.max(p)), crop.box) for crop, p in chosen]
     marks = [Mark(kind, line.info.to_original(box)) for kind, box in line.marks]
     if line.date_slash is not None:
-        date = _one_slash_date(digits, line.info.to_original(line.date_slash))
-        if date is not None:
-            digits, slash = date
-            chosen = [item for item in chosen if item[0].box != slash.box]
+        k = _one_slash_date(digits, line.info.to_original(line.date_slash))
+        if k is not None:  # digits[k] was read from chosen[k]
+            slash = digits.pop(k)
+            del chosen[k]
             marks = sorted(marks + [Mark("slash", slash.box)], key=lambda m: _centre(m.box))
     return ReadResult(
         text="".join(str(d.digit) for d in digits),
