@@ -126,6 +126,7 @@ AMOUNT_KINDS = (
     "date",
     "sum",
     "currency",
+    "tilted",
 )
 
 
@@ -273,7 +274,9 @@ def compose_amount(
     under the ink; ``ruled_paper`` light ruled lines; ``small`` writes it
     30-45 px tall; ``date`` writes the digits as a date (1/5, 12/05,
     1/5/26, 12/05/2026: :data:`_DATE_LAYOUTS`); ``sum`` writes the digits as ``a+b=c``;
-    ``currency`` puts a '$' (its stroke longer than the digits) before them.
+    ``currency`` puts a '$' (its stroke longer than the digits) before them;
+    ``tilted`` writes a ``decimal`` amount on a line sloping 4-10 degrees up
+    or down (a hurried hand, a phone held askew).
 
     Args:
         digits: ``(N, 28, 28)`` uint8 MNIST digits, N >= 1.
@@ -298,7 +301,7 @@ def compose_amount(
     # The sequence to lay out: digit indices and mark names.
     items: list = list(range(count))
     separator = "dot" if rng.random() < 0.5 else "comma"
-    if kind == "decimal" and count >= 3:
+    if kind in ("decimal", "tilted") and count >= 3:
         items.insert(count - 2, separator)
     elif kind == "thousands" and count >= 4:
         for position in range(count - 3, 0, -3):
@@ -356,6 +359,9 @@ def compose_amount(
         x0, x1 = round(height * rng.uniform(0.6, 0.95)), x - round(height * rng.uniform(-0.3, 0.1))
         canvas[y : y + pen, x0:x1] = np.maximum(canvas[y : y + pen, x0:x1], 1.0)
         marks.append("underline")
+    if kind == "tilted":
+        slope = float(rng.choice([-1.0, 1.0]) * rng.uniform(4.0, 10.0))
+        canvas = np.clip(ndi.rotate(canvas, slope, reshape=True, order=1), 0.0, 1.0)
     paper = np.full(canvas.shape, 0.9, np.float32)
     if kind == "patterned_paper":
         yy, xx = np.mgrid[0 : canvas.shape[0], 0 : canvas.shape[1]].astype(np.float32)

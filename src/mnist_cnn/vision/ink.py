@@ -15,6 +15,7 @@ Pillow only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -95,6 +96,8 @@ class InkMap:
         reach: How far (working pixels) anti-aliased edges reach beyond ``mask``.
         outside_paper: True when a desk or dark margin around the page was
             found and painted over in the paper's tone.
+        turn: How ``gray`` was turned from the input (:func:`turn`), so that
+            boxes map back to the input's pixels; ``None`` if it was not.
     """
 
     gray: np.ndarray
@@ -109,17 +112,66 @@ class InkMap:
     noise: float
     reach: float
     outside_paper: bool = False
+    turn: Turn | None = None
 
     def to_original(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         """Map a working-resolution box ``(x0, y0, x1, y1)`` (end exclusive) to the input's."""
         height, width = self.gray.shape
         x0, y0, x1, y1 = box
-        return (
+        box = (
             max(0, int(np.floor(x0 / self.scale))),
             max(0, int(np.floor(y0 / self.scale))),
             min(width, int(np.ceil(x1 / self.scale))),
             min(height, int(np.ceil(y1 / self.scale))),
         )
+        return box if self.turn is None else self.turn.to_input(box)
+
+
+class Turn(NamedTuple):
+    """A rotation of an image by :func:`turn`: where each of its pixels came from.
+
+    A pixel ``(y, x)`` of the turned image shows the input at
+    ``matrix @ (y, x) + offset``; ``shape`` is the input's ``(H, W)``.
+    """
+
+    degrees: float
+    matrix: np.ndarray
+    offset: np.ndarray
+    shape: tuple[int, int]
+
+    def to_input(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """The input's box ``(x0, y0, x1, y1)`` around a box of the turned image."""
+        x0, y0, x1, y1 = box
+        corners = np.array([(y, x) for y in (y0, y1) for x in (x0, x1)], np.float64)
+        ys, xs = (corners @ self.matrix.T + self.offset).T
+        height, width = self.shape
+        return (
+            max(0, int(np.floor(xs.min()))),
+            max(0, int(np.floor(ys.min()))),
+            min(width, int(np.ceil(xs.max()))),
+            min(height, int(np.ceil(ys.max()))),
+        )
+
+
+def turn(gray: np.ndarray, degrees: float) -> tuple[np.ndarray, Turn]:
+    """``gray`` turned clockwise (as shown) by ``degrees`` on a canvas that holds all of it.
+
+    The corners the input does not cover repeat its nearest edge, so no new
+    edge (a desk, a page border) appears there.
+    """
+    theta = np.radians(degrees)
+    cos, sin = abs(np.cos(theta)), abs(np.sin(theta))
+    height, width = gray.shape
+    shape = (int(np.ceil(width * sin + height * cos)), int(np.ceil(width * cos + height * sin)))
+    matrix = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    centre_in = (np.array([height, width], np.float64) - 1) / 2
+    centre_out = (np.array(shape, np.float64) - 1) / 2
+    offset = centre_in - matrix @ centre_out
+    turned = ndi.affine_transform(
+        np.asarray(gray, np.float32), matrix, offset=offset, output_shape=shape, order=1,
+        mode="nearest",
+    )  # fmt: skip
+    return turned, Turn(float(degrees), matrix, offset, (height, width))
 
 
 # --------------------------------------------------------------------------- finding ink

