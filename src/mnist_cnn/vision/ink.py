@@ -134,7 +134,6 @@ class Turn(NamedTuple):
     ``matrix @ (y, x) + offset``; ``shape`` is the input's ``(H, W)``.
     """
 
-    degrees: float
     matrix: np.ndarray
     offset: np.ndarray
     shape: tuple[int, int]
@@ -171,7 +170,7 @@ def turn(gray: np.ndarray, degrees: float) -> tuple[np.ndarray, Turn]:
         np.asarray(gray, np.float32), matrix, offset=offset, output_shape=shape, order=1,
         mode="nearest",
     )  # fmt: skip
-    return turned, Turn(float(degrees), matrix, offset, (height, width))
+    return turned, Turn(matrix, offset, (height, width))
 
 
 # --------------------------------------------------------------------------- finding ink

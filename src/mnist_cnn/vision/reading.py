@@ -786,8 +786,6 @@ def _line_skew(components: Sequence[Component]) -> float:
         return 0.0
     largest = max(c.area for c in components)
     main = [c for c in components if c.area >= 0.2 * largest]
-    if len(main) < 3:
-        return 0.0
     height = float(np.percentile([c.height for c in main], 80))
     digits = [c for c in main if c.height >= 0.5 * height and c.width <= 1.5 * height]
     if len(digits) < 4:
