@@ -44,17 +44,16 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage as ndi
 from scipy import stats
 
+from ..errors import ImageError
 from ..fileio import atomic_path
 from .ink import (
     MNIST_SIZE,
     Component,
     InkMap,
-    analyse_ink,
     blank_error,
     box_gap,
     find_components,
     find_ink,
-    has_ink,
     ink_to_mnist,
     measure_stroke_width,
     turn,
@@ -816,10 +815,10 @@ def _level(info: InkMap) -> InkMap:
         return info
     turned, how = turn(info.gray, -skew)
     try:
-        level = analyse_ink(turned)
-    except (ValueError, MemoryError):
+        level = find_ink(turned)
+    except ImageError:  # too large once turned, or its ink lost
         return info
-    return dataclasses.replace(level, turn=how) if has_ink(level) else info
+    return dataclasses.replace(level, turn=how)
 
 
 def _analyse(source: ImageSource) -> _Line:
