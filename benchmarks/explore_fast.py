@@ -7,8 +7,9 @@ and is scored on the last 10,000 (never the test set), in a fresh process,
 variants alternating seed by seed, on this CPU's native path and on the
 AVX2-capped float32 path (``benchmarks/bench_fast.py`` describes both). The
 variants: the published network's 24 first-layer filters against 16, batch
-256 against 128, and Keras's initialisation against PyTorch's (``--variants``
-picks some). Results go to ``benchmarks/results/<timestamp>-explore-fast.json``.
+256 against 128, Keras's initialisation against PyTorch's, and one-hot targets
+against label smoothing (``--variants`` picks some). Results go to
+``benchmarks/results/<timestamp>-explore-fast.json``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ VARIANTS = {
     "16 filters, batch 256": {"filters": 16},
     "16 filters, batch 128": {"filters": 16, "batch_size": 128},
     "16 filters, PyTorch's initialisation": {"filters": 16, "init": "pytorch"},
+    "16 filters, one-hot targets": {"filters": 16, "set": {"label_smoothing": 0.0}},
+    "16 filters, label smoothing 0.05": {"filters": 16, "set": {"label_smoothing": 0.05}},
+    "16 filters, label smoothing 0.1": {"filters": 16, "set": {"label_smoothing": 0.1}},
 }
 
 
@@ -42,7 +46,11 @@ def worker(seed: int, path: str, variant: dict) -> dict:
 
     registry.FAST_FILTERS = variant["filters"]
     registry.FAST_INIT = variant.get("init", "keras")
-    overrides = {"seed": seed, "batch_size": variant.get("batch_size", 256)}
+    overrides = {
+        "seed": seed,
+        "batch_size": variant.get("batch_size", 256),
+        **variant.get("set", {}),
+    }
     if path == "avx2":
         overrides["precision"] = "float32"
     config = TrainConfig.from_recipe("fast", **overrides)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mnist_cnn.config import TrainConfig
+from mnist_cnn.errors import ConfigError
 from mnist_cnn.training import trainer
 
 
@@ -256,3 +257,33 @@ def test_uint8_pipeline_orders_each_epoch_from_the_seed_and_epoch():
     images, labels = next(iter(validation))
     assert images.dtype.name == "uint8" and images.shape == (50, 28, 28, 1)
     assert np.array_equal(labels.numpy().argmax(1), y[:50])
+
+
+def test_accuracy_metric_counts_like_keras_over_several_batches():
+    import keras
+
+    rng = np.random.default_rng(0)
+    ours, theirs = trainer.Accuracy(), keras.metrics.CategoricalAccuracy()
+    for size in (7, 50, 1):
+        labels = np.eye(10, dtype="float32")[rng.integers(0, 10, size)]
+        scores = rng.random((size, 10)).astype("float32")
+        scores[: size // 2] += 2 * labels[: size // 2]  # about half right
+        ours.update_state(labels, scores)
+        theirs.update_state(labels, scores)
+    assert 0.4 < float(ours.result()) < 0.8
+    assert float(ours.result()) == pytest.approx(float(theirs.result()))
+    ours.reset_state()
+    assert float(ours.result()) == 0.0
+
+
+def test_label_smoothing_reaches_the_loss_and_is_checked():
+    fast = TrainConfig.from_recipe("fast")
+    assert fast.label_smoothing == 0.1 and TrainConfig().label_smoothing == 0.0
+    fit_model, _ = trainer.build_training_model(fast, "float32", steps_per_epoch=10)
+    labels = np.eye(10, dtype="float32")[[3]]
+    sure = labels * 0.999 + 0.0001  # confident and right: little loss only without smoothing
+    smoothed = float(fit_model.loss(labels, sure))
+    plain = float(trainer.build_training_model(TrainConfig(), "float32")[0].loss(labels, sure))
+    assert plain < 0.01 < smoothed
+    with pytest.raises(ConfigError, match="label_smoothing must be in"):
+        TrainConfig.from_recipe("fast", label_smoothing=1.0)
