@@ -36,6 +36,7 @@ VARIANTS = {
     "16 filters, one-hot targets": {"filters": 16, "set": {"label_smoothing": 0.0}},
     "16 filters, label smoothing 0.05": {"filters": 16, "set": {"label_smoothing": 0.05}},
     "16 filters, label smoothing 0.1": {"filters": 16, "set": {"label_smoothing": 0.1}},
+    "12 filters, label smoothing 0.1": {"filters": 12, "set": {"label_smoothing": 0.1}},
 }
 
 

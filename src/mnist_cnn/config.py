@@ -295,7 +295,7 @@ RECIPES: dict[str, Recipe] = {
         "the last 20 % of the training images held out for validation"
     ),
     "fast": Recipe(
-        "99 % in seconds on a CPU: a small CNN (Conv16-5x5, Conv32-3x3, Dense256), one "
+        "99 % in seconds on a CPU: a small CNN (Conv12-5x5, Conv32-3x3, Dense256), one "
         "epoch over all 60,000 training images at batch 256, one-cycle Adam to 0.01, "
         "label smoothing 0.1; "
         "chosen on a held-out split of the training images (benchmarks/bench_fast.py)",
