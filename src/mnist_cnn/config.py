@@ -298,7 +298,7 @@ RECIPES: dict[str, Recipe] = {
         "99 % in seconds on a CPU: a small CNN (Conv12-5x5, Conv32-3x3, Dense256), one "
         "epoch over all 60,000 training images at batch 256, one-cycle Adam to 0.01, "
         "label smoothing 0.1; "
-        "chosen on a held-out split of the training images (benchmarks/bench_fast.py)",
+        "chosen on a held-out split of the training images (benchmarks/explore_fast.py)",
         {
             "model": "fast",
             "epochs": 1,
