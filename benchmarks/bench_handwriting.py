@@ -56,7 +56,7 @@ from mnist_cnn.data import datasets, synthetic
 from mnist_cnn.errors import ImageError
 from mnist_cnn.inference import Predictor
 from mnist_cnn.inference.verifier import Verifier
-from mnist_cnn.vision import baseline, not_digits, variants
+from mnist_cnn.vision import baseline, normalise, not_digits, variants
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,14 +102,19 @@ def read_three_ways(predictor: Predictor, sources: list, labels: np.ndarray) -> 
             blank += 1
     ms = 1000 * (time.perf_counter() - start) / len(sources)
     plain = [baseline.plain_to_mnist(preprocess.load_image(s)) for s in sources]
+    # mnist-cnn reads its digit over views around it, as predict does; the
+    # baselines read theirs as they are.
     answers = {
-        key: predictor.predict_proba(np.stack(images)).argmax(axis=1)
-        for key, images in (
-            ("accuracy", ours),
-            ("plain_accuracy", plain),
-            ("naive_accuracy", [naive(s) for s in sources]),
-        )
+        "accuracy": normalise.classify_views(predictor.predict_proba, np.stack(ours)),
+        **{
+            key: predictor.predict_proba(np.stack(images))
+            for key, images in (
+                ("plain_accuracy", plain),
+                ("naive_accuracy", [naive(s) for s in sources]),
+            )
+        },
     }
+    answers = {key: probabilities.argmax(axis=1) for key, probabilities in answers.items()}
     return {
         **{key: float(np.mean(a == labels)) for key, a in answers.items()},
         "called_blank": blank / len(sources),
@@ -255,7 +260,7 @@ def not_a_digit(predictor: Predictor, x, count: int, per_drawing: int) -> dict:
             [preprocess.preprocess(s, classify=predictor.predict_proba).image28 for s in sources]
         )
         shape = np.array([preprocess.not_a_digit(image) is not None for image in images])
-        low = predictor.predict_proba(images).max(axis=1) < 0.6
+        low = normalise.classify_views(predictor.predict_proba, images).max(axis=1) < 0.6
         return {
             "shape": float(shape.mean()),
             "low_confidence": float(low.mean()),

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from mnist_cnn import inference
+from mnist_cnn import inference, preprocess
 from mnist_cnn.errors import ModelError
+from mnist_cnn.inference.predictor import Prediction
 from mnist_cnn.models import registry
 
 
@@ -89,6 +90,16 @@ def test_predict_files_answers_each_file_in_order(digit_pngs, tmp_path):
     assert answers[3].to_dict() == {"file": str(blank), "error": answers[3].error}
     raw = predict_files(predictor, paths[:2], raw=True)
     assert [a.prediction.digit for a in raw] == labels[:2]
+    # A real image is read over views around its digit, a raw MNIST one as it is.
+    image28 = answers[0].image28
+    viewed = preprocess.classify_views(predictor.predict_proba, image28[None])[0]
+    as_is = predictor.predict_proba(image28[None])[0]
+    assert not np.allclose(viewed, as_is, rtol=0, atol=1e-7)
+    raw_as_is = predictor.predict_proba(raw[0].image28[None])[0]
+    for answer, probabilities in ((answers[0], viewed), (raw[0], raw_as_is)):
+        expected = Prediction.from_probabilities(probabilities).top3
+        assert [d for d, _ in answer.prediction.top3] == [d for d, _ in expected]
+        np.testing.assert_allclose(answer.prediction.top3, expected, rtol=1e-4, atol=1e-9)
     assert all(a.not_a_digit is None and "not_a_digit" not in a.to_dict() for a in answers[:3])
 
 

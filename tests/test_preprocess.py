@@ -429,3 +429,30 @@ def test_digits_are_not_taken_for_shapes_no_digit_has(mnist_test):
     flagged = [(i, d) for i, d in enumerate(doubts) if d is not None]
     assert len(flagged) <= 2, flagged  # 1% would be 4; 0.15% is expected
     assert normalise.not_a_digit(np.zeros((28, 28), np.float32)) is None
+
+
+def test_views_zoom_and_turn_the_digit_about_the_centre_and_their_readings_are_averaged():
+    from mnist_cnn.vision import normalise
+
+    square = np.zeros((28, 28), np.float32)
+    square[9:19, 9:19] = 1.0  # 10x10 about the centre
+    stack = normalise.views(square)
+    assert stack.shape == (5, 28, 28) and stack.dtype == np.float32
+    assert np.array_equal(stack[0], square)
+    ink = stack.sum(axis=(1, 2))  # 10 px across as is, about 9 and 11 zoomed
+    np.testing.assert_allclose(ink[:3], [100, 81, 121], atol=1.5)
+    for turned in stack[3:]:  # turned 8 degrees: corners move, the middle stays
+        assert turned[14, 14] == 1.0 and not np.array_equal(turned > 0.5, square > 0.5)
+    seen = []
+
+    def classify(images):  # class 0 for the as-is view, 1 for the others
+        seen.append(len(images))
+        out = np.zeros((len(images), 10))
+        for i, image in enumerate(images):
+            out[i, 0 if np.array_equal(image, square) else 1] = 1.0
+        return out
+
+    probabilities = normalise.classify_views(classify, np.stack([square, square]))
+    assert seen == [10]  # one call for every view of both images
+    np.testing.assert_allclose(probabilities[:, :2], [[0.2, 0.8], [0.2, 0.8]])
+    assert normalise.classify_views(classify, np.zeros((0, 28, 28))).shape[0] == 0

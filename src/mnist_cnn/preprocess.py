@@ -34,9 +34,12 @@ from .vision.normalise import (
     MAX_LOOPS,
     MAX_STROKES_ACROSS,
     UNEVEN_PAPER,
+    VIEW_TURNS,
+    VIEW_ZOOMS,
     Classifier,
     PlainReading,
     PreprocessResult,
+    classify_views,
     count_side_by_side,
     low_resolution_reading,
     not_a_digit,
@@ -46,6 +49,7 @@ from .vision.normalise import (
     save_preview,
     sides_touched,
     to_mnist,
+    views,
 )
 
 __all__ = [
@@ -57,6 +61,8 @@ __all__ = [
     "MAX_STROKES_ACROSS",
     "MNIST_SIZE",
     "UNEVEN_PAPER",
+    "VIEW_TURNS",
+    "VIEW_ZOOMS",
     "Classifier",
     "Component",
     "ImageSource",
@@ -65,6 +71,7 @@ __all__ = [
     "PreprocessResult",
     "analyse_ink",
     "box_gap",
+    "classify_views",
     "count_side_by_side",
     "digit_zone",
     "find_components",
@@ -80,4 +87,5 @@ __all__ = [
     "sides_touched",
     "source_name",
     "to_mnist",
+    "views",
 ]

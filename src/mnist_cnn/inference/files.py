@@ -105,7 +105,13 @@ def predict_files(
     for answer in readable:
         answer.not_a_digit = normalise.not_a_digit(answer.image28)
     if readable:
-        probs = predictor.predict_proba(np.stack([a.image28 for a in readable]))
+        images = np.stack([a.image28 for a in readable])
+        # A real image's digit is read over views around it; an MNIST one as it is.
+        probs = (
+            predictor.predict_proba(images)
+            if raw
+            else normalise.classify_views(predictor.predict_proba, images)
+        )
         for answer, p in zip(readable, probs, strict=True):
             answer.prediction = Prediction.from_probabilities(p)
     return answers

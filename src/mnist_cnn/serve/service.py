@@ -35,7 +35,7 @@ from .. import preprocess
 from ..errors import ImageError, MnistCnnError
 from ..inference.files import FileAnswer
 from ..inference.predictor import Prediction
-from ..vision import reading
+from ..vision import normalise, reading
 
 __all__ = [
     "DigitService",
@@ -276,7 +276,9 @@ class DigitService:
             images.append(result.image28)
             several.append(int(getattr(result, "digits_side_by_side", 1)))
         start = time.perf_counter()
-        probs = self.classify(np.stack(images).astype(np.float32))
+        batch = np.stack(images).astype(np.float32)
+        # As predict does: a real image's digit is read over views around it.
+        probs = self.classify(batch) if raw else normalise.classify_views(self.classify, batch)
         times.add("inference", start)
         answers = []
         for upload, p, image28, count in zip(uploads, probs, images, several, strict=True):
