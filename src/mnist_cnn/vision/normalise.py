@@ -557,7 +557,7 @@ def classify_views(classify: Classifier, images: np.ndarray) -> np.ndarray:
     steadies the answer. Chosen on tuning data only (training digits, the
     UCI writers looked at): never worse on any kind of input, better on
     1-bit scans and blocky low-resolution writers, and on clean held-out
-    digits (benchmarks/bench_handwriting.py).
+    digits (benchmarks/explore_views.py).
     """
     images = np.asarray(images, dtype=np.float32).reshape(-1, MNIST_SIZE, MNIST_SIZE)
     if not len(images):
