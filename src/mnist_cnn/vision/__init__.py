@@ -6,8 +6,9 @@ MNIST-form digits, in small stages testable on their own:
 :mod:`~mnist_cnn.vision.baseline` (LeCun's plain normalisation: the floor
 every other step must beat), :mod:`~mnist_cnn.vision.ink` (the page
 reading's ink analysis: desk, background, grid lines, faint strokes),
-:mod:`~mnist_cnn.vision.normalise` (one digit: the plain and page readings
-and the choice between them, and shapes no digit has), :mod:`~mnist_cnn.vision.reading` (whole
+:mod:`~mnist_cnn.vision.normalise` (one digit: the plain and page readings,
+the choice between them, the views its final reading averages, and shapes
+no digit has), :mod:`~mnist_cnn.vision.reading` (whole
 numbers: segmentation, marks, the verifier's scoring), and the synthetic
 inputs that test them, :mod:`~mnist_cnn.vision.variants` (the stress
 corpus), :mod:`~mnist_cnn.vision.not_digits` (drawings that are no digit)

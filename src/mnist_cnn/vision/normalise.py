@@ -6,7 +6,8 @@ resolution for a digit cut out to its box, and the *page* reading
 (:mod:`mnist_cnn.vision.ink`) only where the plain one shows a page it
 cannot handle; where several readings are possible, a classifier passed in
 arbitrates. It also counts digits written side by side,
-:func:`not_a_digit` tells shapes no digit has, and :func:`save_preview`
+:func:`not_a_digit` tells shapes no digit has, :func:`classify_views`
+reads the kept 28x28 over views around it, and :func:`save_preview`
 shows what the model saw. Imports numpy, scipy and
 Pillow only: the classifier is any callable.
 """
