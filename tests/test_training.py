@@ -287,3 +287,23 @@ def test_label_smoothing_reaches_the_loss_and_is_checked():
     assert plain < 0.01 < smoothed
     with pytest.raises(ConfigError, match="label_smoothing must be in"):
         TrainConfig.from_recipe("fast", label_smoothing=1.0)
+
+
+def test_a_model_fit_trained_directly_is_saved_compiled_as_the_tutorial_compiles(tmp_path):
+    """Without the uint8 wrapper (augmented batches, other backends) fit trains the
+    architecture itself, compiled with smoothing and our metric; the saved copy must
+    still load in plain Keras."""
+    import keras
+
+    config = TrainConfig.from_recipe("fast", precision="float32")
+    fit_model, model = trainer.build_training_model(config, "float32", uint8_input=False)
+    assert fit_model is model
+    x = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
+    fit_model.fit(x, np.eye(10, dtype="float32")[np.arange(8)], epochs=1, verbose=0)
+    saved = trainer.float32_copy(model, config.model)
+    path = tmp_path / "model.keras"
+    saved.save(path)
+    loaded = keras.saving.load_model(path)
+    assert [m.name for m in loaded.metrics] == ["loss", "compile_metrics"]
+    expected = saved.predict(x, verbose=0)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, atol=1e-6)

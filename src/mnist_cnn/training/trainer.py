@@ -342,10 +342,9 @@ def float32_copy(
     """
     optimizer = optimizer or trained.optimizer
     if trained.dtype_policy.name == "float32":
-        if getattr(trained, "optimizer", None) is not optimizer:
-            trained.compile(
-                loss="categorical_crossentropy", optimizer=optimizer, metrics=["accuracy"]
-            )
+        # Compiled as the tutorial compiles, whatever trained it (label
+        # smoothing, our Accuracy metric): the saved file loads in plain Keras.
+        trained.compile(loss="categorical_crossentropy", optimizer=optimizer, metrics=["accuracy"])
         return trained
     with dtype_policy("float32"):
         model = registry.build_model(name, compile=False)
