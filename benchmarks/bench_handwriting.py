@@ -106,13 +106,8 @@ def read_three_ways(predictor: Predictor, sources: list, labels: np.ndarray) -> 
     # baselines read theirs as they are.
     answers = {
         "accuracy": normalise.classify_views(predictor.predict_proba, np.stack(ours)),
-        **{
-            key: predictor.predict_proba(np.stack(images))
-            for key, images in (
-                ("plain_accuracy", plain),
-                ("naive_accuracy", [naive(s) for s in sources]),
-            )
-        },
+        "plain_accuracy": predictor.predict_proba(np.stack(plain)),
+        "naive_accuracy": predictor.predict_proba(np.stack([naive(s) for s in sources])),
     }
     answers = {key: probabilities.argmax(axis=1) for key, probabilities in answers.items()}
     return {
@@ -152,6 +147,16 @@ UCI_KINDS = {
 }
 
 
+def uci_sources(images: np.ndarray, resample: int, polarity: str) -> list[np.ndarray]:
+    """UCI 8x8 digits (ink counts 0-16) as 64x64 pictures, ``"dark"`` ink on light
+    paper or ``"light"`` on dark, upscaled with ``resample``."""
+    ink = images / 16.0
+    gray = 1.0 - 0.9 * ink if polarity == "dark" else 0.1 + 0.8 * ink
+    return [
+        np.asarray(Image.fromarray(variants.to_uint8(g)).resize((64, 64), resample)) for g in gray
+    ]
+
+
 def uci_digits(predictor: Predictor) -> dict:
     """Real writers: the UCI 8x8 digits upscaled to 64x64 as a user would send them
     (dark on light paper, or light on dark), read three ways as the variants are."""
@@ -164,12 +169,7 @@ def uci_digits(predictor: Predictor) -> dict:
     images, labels = digits.images[UCI_LOOKED_AT:], digits.target[UCI_LOOKED_AT:]
     rows = {}
     for name, (resample, polarity) in UCI_KINDS.items():
-        ink = images / 16.0
-        gray = 1.0 - 0.9 * ink if polarity == "dark" else 0.1 + 0.8 * ink
-        sources = [
-            np.asarray(Image.fromarray(variants.to_uint8(g)).resize((64, 64), resample))
-            for g in gray
-        ]
+        sources = uci_sources(images, resample, polarity)
         rows[name] = {
             "family": "real",
             "count": len(sources),

@@ -16,18 +16,23 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from mnist_cnn.data import datasets
-from mnist_cnn.errors import ImageError
-from mnist_cnn.inference import Predictor
-from mnist_cnn.vision import normalise, variants
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-RESULTS = Path(__file__).resolve().parent / "results"
-UCI_LOOKED_AT = 900  # as in bench_handwriting.py
+from bench_handwriting import UCI_LOOKED_AT, uci_sources  # noqa: E402
+
+from mnist_cnn.data import datasets  # noqa: E402
+from mnist_cnn.errors import ImageError  # noqa: E402
+from mnist_cnn.inference import Predictor  # noqa: E402
+from mnist_cnn.vision import normalise, variants  # noqa: E402
+
+RESULTS = HERE / "results"
 
 
 def main() -> None:
@@ -56,12 +61,9 @@ def main() -> None:
         from sklearn.datasets import load_digits
 
         uci = load_digits()
-        gray = 1.0 - 0.9 * uci.images[:UCI_LOOKED_AT] / 16.0
+        looked_at = uci.images[:UCI_LOOKED_AT]
         for name, resample in (("uci_bilinear", Image.BILINEAR), ("uci_nearest", Image.NEAREST)):
-            sources = [
-                np.asarray(Image.fromarray(variants.to_uint8(g)).resize((64, 64), resample))
-                for g in gray
-            ]
+            sources = uci_sources(looked_at, resample, "dark")
             kinds[name] = normalised(sources), uci.target[:UCI_LOOKED_AT]
     except ImportError:
         print("scikit-learn is not installed: no UCI digits")

@@ -212,8 +212,8 @@ class Accuracy(keras.metrics.Metric):
 
     Keras's own metric reshapes, casts and weights on the way, which took
     about 1.5 ms of the fast recipe's 17 ms float32 step on a 2-core AVX2
-    CPU (benchmarks/bench_fast.py). The history keeps its keys: ``accuracy``
-    and ``val_accuracy``.
+    CPU (fits side by side; the README's ``--recipe fast`` section). The
+    history keeps its keys: ``accuracy`` and ``val_accuracy``.
     """
 
     def __init__(self, name: str = "accuracy", **kwargs: Any) -> None:
