@@ -363,6 +363,51 @@ def test_the_low_resolution_reading_undoes_a_blocky_upscale(mnist_test):
         assert _correlation(low.image28, expected) > 0.99
 
 
+def test_source_pixels_finds_what_a_blocky_enlargement_was_made_from():
+    rng = np.random.default_rng(3)
+    source = rng.random((8, 6)).astype(np.float32)  # no two neighbouring rows alike
+    pil = Image.fromarray(source, mode="F")
+    for size in ((48, 64), (45, 45), (13, 40)):  # 8x and 6x; 7.5x and 5.6x; 5x and 2.2x
+        blocky = np.asarray(pil.resize(size, Image.NEAREST))
+        np.testing.assert_array_equal(normalise.source_pixels(blocky), source)
+    # OpenCV's nearest neighbour takes source row floor(i * m / n), Pillow's the centre's.
+    rows, cols = np.arange(30) * 8 // 30, np.arange(21) * 6 // 21
+    np.testing.assert_array_equal(normalise.source_pixels(source[np.ix_(rows, cols)]), source)
+    # A crop of one: a row cut off the first block.
+    cropped = np.kron(source, np.ones((4, 4), np.float32))[1:]
+    np.testing.assert_array_equal(normalise.source_pixels(cropped), source)
+    # Two rows of the source alike do not make the source shorter.
+    source[4] = source[3]
+    np.testing.assert_array_equal(
+        normalise.source_pixels(np.asarray(Image.fromarray(source).resize((48, 64), 0))), source
+    )
+    for picture in (
+        source,  # not enlarged
+        np.asarray(pil.resize((9, 12), Image.NEAREST)),  # less than 2x: some rows once
+        np.asarray(pil.resize((48, 64), Image.BILINEAR)),  # smooth
+    ):
+        assert normalise.source_pixels(picture) is None, picture.shape
+    blank = np.ones((40, 40), np.float32)
+    assert normalise.source_pixels(blank) is None
+
+
+def test_a_blocky_digit_is_read_from_its_source_pixels(mnist_test):
+    """A 1-bit digit blown up without smoothing reads as its small source does, and the
+    ink box is in the picture's own pixels."""
+    x, _ = mnist_test
+    for digit in x[:10]:
+        crop = ink_box_crop(digit)
+        small = np.where(np.asarray(Image.fromarray(crop, mode="F").resize((9, 12))) > 0.4, 0, 255)
+        small = np.pad(small.astype(np.uint8), 2, constant_values=255)
+        blocky = np.kron(small, np.ones((6, 5), np.uint8))  # 96 x 65
+        result = preprocess.preprocess(blocky)
+        expected = normalise.plain_reading(small.astype(np.float32) / 255).image28
+        np.testing.assert_allclose(result.image28, expected, atol=1e-6)
+        ys, xs = np.nonzero(small == 0)
+        box = (5 * xs.min(), 6 * ys.min(), 5 * (xs.max() + 1), 6 * (ys.max() + 1))
+        assert result.ink_box == box
+
+
 def test_a_blocky_cut_out_is_not_a_page_on_a_desk(mnist_test):
     """Ground bent around a stroke along a side is the digit's own, not paper beside a
     desk: the paper beside a desk is convex. 18 of these 50 were taken for desks."""

@@ -48,6 +48,7 @@ from .vision.normalise import (
     preprocess,
     save_preview,
     sides_touched,
+    source_pixels,
     to_mnist,
     views,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "preprocess",
     "save_preview",
     "sides_touched",
+    "source_pixels",
     "source_name",
     "to_mnist",
     "views",

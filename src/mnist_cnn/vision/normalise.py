@@ -66,6 +66,7 @@ __all__ = [
     "preprocess",
     "save_preview",
     "sides_touched",
+    "source_pixels",
     "to_mnist",
     "views",
 ]
@@ -266,6 +267,49 @@ def low_resolution_reading(
     return dataclasses.replace(reading, image28=image28, method="low-resolution")
 
 
+def _source_lines(values: np.ndarray) -> np.ndarray | None:
+    """One index per source row of ``values`` if its rows are a nearest-neighbour
+    enlargement (at least 2x) of fewer rows, else ``None``.
+
+    Enlarged by ``f = n / m``, each source row becomes a run of ``floor(f)`` or
+    ``ceil(f)`` equal rows, and ``k`` equal source rows in a row one run of
+    about ``k * f``: every run's length lies within one row of a multiple of
+    ``f``. The smallest ``m`` (largest ``f``) for which that holds is taken.
+    """
+    n = values.shape[0]
+    changes = np.flatnonzero(np.any(values[1:] != values[:-1], axis=1)) + 1
+    starts = np.concatenate([[0], changes])
+    runs = np.diff(np.concatenate([starts, [n]]))
+    if len(changes) == 0 or runs.min() < 2:
+        return None
+    for m in range(len(runs), n // 2 + 1):
+        per_run = np.maximum(1, np.round(runs * m / n)).astype(int)
+        if per_run.sum() == m and np.all(np.abs(runs - per_run * n / m) < 1):
+            return np.concatenate(
+                [s + (np.arange(k) + 0.5) * r // k for s, r, k in zip(starts, runs, per_run)]
+            ).astype(int)
+    return None
+
+
+def source_pixels(work: np.ndarray) -> np.ndarray | None:
+    """The picture a nearest-neighbour (blocky) enlargement was made from, or ``None``.
+
+    An 8x8 scan blown up to 64x64 without smoothing holds no more than its 64
+    pixels, in blocks whose jagged edges are not the writer's. Read from its
+    source, such a picture goes through the same recipe as any small image.
+    Found exactly: every row and every column must repeat in runs of two or
+    more, on a regular grid, so a photo, a smooth enlargement or a JPEG is
+    never taken for one.
+    """
+    rows = _source_lines(work)
+    if rows is None:
+        return None
+    cols = _source_lines(work.T)
+    if cols is None:
+        return None
+    return work[np.ix_(rows, cols)]
+
+
 def sides_touched(mask: np.ndarray) -> int:
     """How many sides of the frame the ink in ``mask`` comes within 5 % of (0-4).
 
@@ -346,8 +390,10 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     whole image (one Otsu threshold, the class the frame does not hold is
     ink, specks dropped, fitted to 20x20 and centred by centre of mass): it
     reads cut-out scans, 1-bit and low-resolution images, and bold or tightly
-    cropped digits. The *page* one first models the paper (a desk around the
-    page, uneven light, grid and ruling lines) before finding the ink. The
+    cropped digits; a blocky (nearest-neighbour) enlargement is read from the
+    pixels it was made of (:func:`source_pixels`). The *page* one first
+    models the paper (a desk around the page, uneven light, grid and ruling
+    lines) before finding the ink. The
     plain reading is used unless the picture shows a page that it cannot
     handle: a desk runs along a side (the page reading is taken), or the
     ground varies by more than :data:`UNEVEN_PAPER` of the ink's contrast
@@ -381,6 +427,13 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     if scale > 1.0:
         work, scale = gray, 1.0
     structure = _neighbour_correlation(work)
+    # A blocky enlargement is read from the pixels it was made of (its
+    # structure, measured above, is the picture's). Scales are (y, x).
+    source = source_pixels(work)
+    if source is not None:
+        work, scales = source, (source.shape[0] / gray.shape[0], source.shape[1] / gray.shape[1])
+    else:
+        scales = (scale, scale)
     plain = plain_reading(work, structure)
     touched = sides_touched(plain.mask)
     # Where the ink reaches all four sides no page shows around it, and a
@@ -457,11 +510,12 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
         raise blank_error(name)
     ys, xs = np.nonzero(plain.mask)
     height, width = gray.shape
+    scale_y, scale_x = scales
     box = (
-        max(0, int(np.floor(xs.min() / scale))),
-        max(0, int(np.floor(ys.min() / scale))),
-        min(width, int(np.ceil((xs.max() + 1) / scale))),
-        min(height, int(np.ceil((ys.max() + 1) / scale))),
+        max(0, int(np.floor(xs.min() / scale_x))),
+        max(0, int(np.floor(ys.min() / scale_y))),
+        min(width, int(np.ceil((xs.max() + 1) / scale_x))),
+        min(height, int(np.ceil((ys.max() + 1) / scale_y))),
     )
     labels, count = ndi.label(plain.mask, structure=np.ones((3, 3), bool))
     pieces = ndi.find_objects(labels)
@@ -471,7 +525,7 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
         gray=gray,
         ink_box=box,
         inverted=plain.inverted,
-        stroke_width=measure_stroke_width(plain.mask) / scale,
+        stroke_width=measure_stroke_width(plain.mask) / scale_y,
         thickened_by=0.0,
         components=int(count),
         method=plain.method,
