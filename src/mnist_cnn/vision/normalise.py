@@ -286,7 +286,10 @@ def _source_lines(values: np.ndarray) -> np.ndarray | None:
         per_run = np.maximum(1, np.round(runs * m / n)).astype(int)
         if per_run.sum() == m and np.all(np.abs(runs - per_run * n / m) < 1):
             return np.concatenate(
-                [s + (np.arange(k) + 0.5) * r // k for s, r, k in zip(starts, runs, per_run)]
+                [
+                    s + (np.arange(k) + 0.5) * r // k
+                    for s, r, k in zip(starts, runs, per_run, strict=True)
+                ]
             ).astype(int)
     return None
 
