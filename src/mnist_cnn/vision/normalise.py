@@ -396,14 +396,14 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     cropped digits; a blocky (nearest-neighbour) enlargement is read from the
     pixels it was made of (:func:`source_pixels`). The *page* one first
     models the paper (a desk around the page, uneven light, grid and ruling
-    lines) before finding the ink. The
-    plain reading is used unless the picture shows a page that it cannot
-    handle: a desk runs along a side (the page reading is taken), or the
-    ground varies by more than :data:`UNEVEN_PAPER` of the ink's contrast
-    (unless the ink reaches all four sides, where no page shows), or the
-    threshold took grid or ruling lines for ink (the page reading is taken,
-    or, given ``classify``, whichever of the two the classifier is surer
-    of). Given ``classify``, a digit whose ink touches so much of the frame
+    lines) before finding the ink. The plain reading is used unless the
+    picture shows a page that it cannot handle: a desk runs along a side
+    (the page reading is taken), or the ground varies by more than
+    :data:`UNEVEN_PAPER` of the ink's contrast (unless the ink reaches all
+    four sides, where no page shows), or the threshold took grid or ruling
+    lines for ink (the page reading is taken, or, given ``classify``,
+    whichever of the two the classifier is surer of). Given ``classify``,
+    a digit whose ink touches so much of the frame
     that the border does not show the polarity is also read both ways, a
     digit cut out to its box (ink within 5 % of two sides or more) is also
     read at low resolution (:func:`low_resolution_reading`), and the

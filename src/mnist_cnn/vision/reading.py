@@ -882,27 +882,23 @@ def _slashes_in_context(
             continue
         x0, y0, x1, y1 = group.box
         straight, lean = _axis(np.isin(labels[y0:y1, x0:x1], group.labels))
-        if straight and lean >= min(_SLASH_LEAN_IN_CONTEXT, _SLASH_LEAN_IN_DATE):
+        if straight and lean >= _SLASH_LEAN_IN_DATE:
             leaning[k] = lean
     if not leaning:
         return groups, marks, None
+    # Outside a whole date a stroke must lean further.
+    far = [k for k, lean in leaning.items() if lean >= _SLASH_LEAN_IN_CONTEXT]
     slashes: set[int] = set()
     closing = [_centre(box) for kind, box in marks if kind in ("dash", "equals")]
     last = len(groups) - 1
-    if (
-        leaning.get(last, 0.0) >= _SLASH_LEAN_IN_CONTEXT
-        and last > 0
-        and any(x > _centre(groups[last].box) for x in closing)
-    ):
+    if last in far and last > 0 and any(x > _centre(groups[last].box) for x in closing):
         slashes.add(last)
     # Digits per group as their width suggests, and where the shape slashes are.
     counts = [_count_by_width(g, height, digit_width) for g in groups]
     shape_slashes = [_centre(box) for kind, box in marks if kind == "slash"]
     # A whole date (two slashes) with the most leaning strokes.
     best: tuple[float, tuple[int, ...]] | None = None
-    candidates = sorted(
-        k for k in leaning if k not in slashes and leaning[k] >= _SLASH_LEAN_IN_DATE
-    )
+    candidates = sorted(k for k in leaning if k not in slashes)
     size = 2 - len(shape_slashes)
     for chosen in itertools.combinations(candidates, size) if size > 0 else ():
         runs = _runs(groups, counts, set(chosen), shape_slashes)
@@ -916,8 +912,7 @@ def _slashes_in_context(
         # One stroke that would make the line a day and a month (d/m, dd/mm).
         date_slash = None
         if not shape_slashes:
-            steep = [k for k in leaning if leaning[k] >= _SLASH_LEAN_IN_CONTEXT]
-            for k in sorted(steep, key=leaning.get, reverse=True):
+            for k in sorted(far, key=leaning.get, reverse=True):
                 runs = _runs(groups, counts, {k}, [])
                 if runs is not None and len(runs) == 2 and max(runs) <= 2:
                     date_slash = groups[k].box
