@@ -81,5 +81,8 @@ def test_packaged_model_reads_mnist(mnist_test):
     assert accuracy >= 0.99
     # Its record says how it was chosen: on validation data, never the test set.
     record = json.loads(predictor.path.with_suffix(".json").read_text())
-    assert record["chosen_by"].startswith("best validation accuracy")
+    assert record["chosen_by"].startswith("best validation score")
+    assert record["chosen"] in record["candidates"]
+    chosen = record["candidates"][record["chosen"]]
+    assert all(c["val_score"] <= chosen["val_score"] for c in record["candidates"].values())
     assert record["test_accuracy_mean"] >= 0.993
