@@ -378,9 +378,8 @@ def test_source_pixels_finds_what_a_blocky_enlargement_was_made_from():
     np.testing.assert_array_equal(normalise.source_pixels(cropped), source)
     # Two rows of the source alike do not make the source shorter.
     source[4] = source[3]
-    np.testing.assert_array_equal(
-        normalise.source_pixels(np.asarray(Image.fromarray(source).resize((48, 64), 0))), source
-    )
+    alike = np.asarray(Image.fromarray(source).resize((48, 64), Image.NEAREST))
+    np.testing.assert_array_equal(normalise.source_pixels(alike), source)
     for picture in (
         source,  # not enlarged
         np.asarray(pil.resize((9, 12), Image.NEAREST)),  # less than 2x: some rows once
