@@ -311,7 +311,9 @@ def test_real_writers_8x8_digits_are_read(resample, classify):
     plain = np.stack([baseline.plain_to_mnist(s) for s in sources])
     accuracy = float(np.mean(classify(ours).argmax(1) == labels))
     plain_accuracy = float(np.mean(classify(plain).argmax(1) == labels))
-    assert accuracy >= 0.95, f"{resample}: {accuracy:.3f}"
+    # Blocky ones are read from their 8x8 source pixels: 0.985 (0.970 without).
+    floor = 0.98 if resample == "nearest" else 0.95
+    assert accuracy >= floor, f"{resample}: {accuracy:.3f}"
     assert accuracy >= plain_accuracy - 0.01, f"{accuracy:.3f} against plain {plain_accuracy:.3f}"
 
 
