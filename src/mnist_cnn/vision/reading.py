@@ -484,14 +484,6 @@ _SLASH_LEAN = 48.0
 # could still make a date: from 35 degrees plain numbers read as before, at
 # 30 and 33 1-2% of them lost a leaning '1' to a '/'.
 _SLASH_LEAN_IN_CONTEXT = 35.0
-# Two strokes that together cut the digits into a whole date (d/m/yy,
-# dd/mm/yyyy) are '/' from a smaller lean: a '/' is often written steeply,
-# and two leaning '1's rarely fall into that layout. Chosen on training
-# digits (200 dates each, 400 plain numbers): dates with slashes leaning
-# 25-55 degrees read 98 -> 163 right from 35 to 25 degrees (35-55: 190 ->
-# 194), plain numbers 390 -> 389. A single steep stroke stays a '1' below
-# _SLASH_LEAN_IN_CONTEXT: "4/3" and "413" differ only by it.
-_SLASH_LEAN_IN_DATE = 25.0
 
 
 def _is_cross(mask: np.ndarray) -> bool:
@@ -852,8 +844,7 @@ def _slashes_in_context(
     digit_width: float,
 ) -> tuple[list[_Group], list[tuple[str, Box]], Box | None]:
     """Take straight strokes leaning :data:`_SLASH_LEAN_IN_CONTEXT` degrees or
-    more (:data:`_SLASH_LEAN_IN_DATE` in a whole date) for '/' where the
-    line's layout says they are one.
+    more for '/' where the line's layout says they are one.
 
     Many of MNIST's '1's lean as far as a '/' is written (13% of them 30
     degrees or more), so by its shape alone a stroke counts as a '/' only
@@ -861,9 +852,8 @@ def _slashes_in_context(
     a '/' when it makes the line a whole date, or ends an amount before a
     dash:
 
-    * date: two slashes (those found by shape and these, leaning
-      :data:`_SLASH_LEAN_IN_DATE` or more) cut the digits into runs of 1-2,
-      1-2 and 2 or 4 (d/m/yy, dd/mm/yyyy). One slash is
+    * date: two slashes (those found by shape and these) cut the digits
+      into runs of 1-2, 1-2 and 2 or 4 (d/m/yy, dd/mm/yyyy). One slash is
       not enough by layout alone: "92/60" is as likely "92160" with a
       leaning '1' (on test digits, one plain number in a hundred lost a '1'
       that way). Such a stroke is returned instead, and it is a '/' if the
@@ -882,16 +872,14 @@ def _slashes_in_context(
             continue
         x0, y0, x1, y1 = group.box
         straight, lean = _axis(np.isin(labels[y0:y1, x0:x1], group.labels))
-        if straight and lean >= _SLASH_LEAN_IN_DATE:
+        if straight and lean >= _SLASH_LEAN_IN_CONTEXT:
             leaning[k] = lean
     if not leaning:
         return groups, marks, None
-    # Outside a whole date a stroke must lean further.
-    far = [k for k, lean in leaning.items() if lean >= _SLASH_LEAN_IN_CONTEXT]
     slashes: set[int] = set()
     closing = [_centre(box) for kind, box in marks if kind in ("dash", "equals")]
     last = len(groups) - 1
-    if last in far and last > 0 and any(x > _centre(groups[last].box) for x in closing):
+    if last in leaning and last > 0 and any(x > _centre(groups[last].box) for x in closing):
         slashes.add(last)
     # Digits per group as their width suggests, and where the shape slashes are.
     counts = [_count_by_width(g, height, digit_width) for g in groups]
@@ -912,7 +900,7 @@ def _slashes_in_context(
         # One stroke that would make the line a day and a month (d/m, dd/mm).
         date_slash = None
         if not shape_slashes:
-            for k in sorted(far, key=leaning.get, reverse=True):
+            for k in sorted(leaning, key=leaning.get, reverse=True):
                 runs = _runs(groups, counts, {k}, [])
                 if runs is not None and len(runs) == 2 and max(runs) <= 2:
                     date_slash = groups[k].box
