@@ -127,6 +127,8 @@ AMOUNT_KINDS = (
     "sum",
     "currency",
     "tilted",
+    "boxed",
+    "comb",
 )
 
 
@@ -181,7 +183,7 @@ class ComposedAmount:
         image: uint8 ``(H, W)`` grayscale, dark ink on light paper.
         marks: The marks drawn, left to right, by kind (``"dot"``,
             ``"comma"``, ``"dash"``, ``"slash"``, ``"plus"``, ``"equals"``,
-            ``"currency"``, ``"underline"``).
+            ``"currency"``, ``"underline"``, ``"box"``).
     """
 
     image: np.ndarray
@@ -276,7 +278,10 @@ def compose_amount(
     1/5/26, 12/05/2026: :data:`_DATE_LAYOUTS`); ``sum`` writes the digits as ``a+b=c``;
     ``currency`` puts a '$' (its stroke longer than the digits) before them;
     ``tilted`` writes a ``decimal`` amount on a line sloping 4-10 degrees up
-    or down (a hurried hand, a phone held askew).
+    or down (a hurried hand, a phone held askew); ``boxed`` writes a ``decimal``
+    amount inside a printed box (a cheque's amount box), ``comb`` one digit per
+    cell of a printed comb (a form's field), their lines 1-3 px, black to
+    dark grey, under the ink (lighter ones are not ink and do no harm).
 
     Args:
         digits: ``(N, 28, 28)`` uint8 MNIST digits, N >= 1.
@@ -301,7 +306,7 @@ def compose_amount(
     # The sequence to lay out: digit indices and mark names.
     items: list = list(range(count))
     separator = "dot" if rng.random() < 0.5 else "comma"
-    if kind in ("decimal", "tilted") and count >= 3:
+    if kind in ("decimal", "tilted", "boxed") and count >= 3:
         items.insert(count - 2, separator)
     elif kind == "thousands" and count >= 4:
         for position in range(count - 3, 0, -3):
@@ -342,14 +347,21 @@ def compose_amount(
         )
         for a, b in zip(placed[:-1], placed[1:], strict=True)
     ]
+    cell = 0  # a comb's cells
+    if kind == "comb":
+        cell = round(height * rng.uniform(0.95, 1.3))
+        gaps = [cell - a[1].shape[1] for a in placed[:-1]]  # left ends one cell apart
     width = sum(p[1].shape[1] for p in placed) + sum(gaps) + 2 * height
-    canvas = np.zeros((2 * height, width), np.float32)
+    if kind == "comb":
+        width = len(placed) * cell + 2 * height
+    canvas = np.zeros((2 * height, max(width, 2 * height)), np.float32)
     x = height
     line_top = height // 2
     for k, (item, ink, top) in enumerate(placed):
         jitter = 0 if isinstance(item, str) else int(rng.integers(-height // 12, height // 12 + 1))
         y = min(max(0, line_top + top + jitter), canvas.shape[0] - ink.shape[0])
-        region = canvas[y : y + ink.shape[0], x : x + ink.shape[1]]
+        shift = (cell - ink.shape[1]) // 2 if kind == "comb" else 0  # centred in its cell
+        region = canvas[y : y + ink.shape[0], x + shift : x + shift + ink.shape[1]]
         np.maximum(region, ink, out=region)
         x += ink.shape[1] + (gaps[k] if k < len(gaps) else 0)
     marks = [item for item in items if isinstance(item, str)]
@@ -363,6 +375,25 @@ def compose_amount(
         slope = float(rng.choice([-1.0, 1.0]) * rng.uniform(4.0, 10.0))
         canvas = np.clip(ndi.rotate(canvas, slope, reshape=True, order=1), 0.0, 1.0)
     paper = np.full(canvas.shape, 0.9, np.float32)
+    if kind in ("boxed", "comb"):  # a form's printed lines, under the ink
+        printed = np.zeros(canvas.shape, bool)
+        rule = int(rng.integers(1, 4))
+        y0 = line_top - round(height * rng.uniform(0.05, 0.25))
+        below = round(height * rng.uniform(0.0, 0.25))
+        y1 = min(canvas.shape[0] - rule, line_top + height + below)
+        if kind == "boxed":
+            x0 = round(height * rng.uniform(0.3, 0.9))
+            x1 = canvas.shape[1] - round(height * rng.uniform(0.3, 0.9))
+            sides = [x0, x1 - rule]
+        else:
+            x0 = height - round(0.04 * cell)
+            x1 = x0 + len(placed) * cell + rule
+            sides = list(range(x0, x1, cell))
+        printed[y0 : y0 + rule, x0:x1] = printed[y1 - rule : y1, x0:x1] = True
+        for side in sides:
+            printed[y0:y1, side : side + rule] = True
+        paper[printed] = rng.uniform(0.1, 0.35)
+        marks.append("box")
     if kind == "patterned_paper":
         yy, xx = np.mgrid[0 : canvas.shape[0], 0 : canvas.shape[1]].astype(np.float32)
         period = rng.uniform(0.15, 0.3) * height

@@ -6,6 +6,8 @@ MNIST-form digits, in small stages testable on their own:
 :mod:`~mnist_cnn.vision.baseline` (LeCun's plain normalisation: the floor
 every other step must beat), :mod:`~mnist_cnn.vision.ink` (the page
 reading's ink analysis: desk, background, grid lines, faint strokes),
+:mod:`~mnist_cnn.vision.forms` (a form's printed box or comb of cells,
+found and painted over),
 :mod:`~mnist_cnn.vision.normalise` (one digit: the plain and page readings,
 the choice between them, the views its final reading averages, and shapes
 no digit has), :mod:`~mnist_cnn.vision.reading` (whole

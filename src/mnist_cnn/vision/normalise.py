@@ -26,7 +26,7 @@ from scipy import ndimage as ndi
 
 from ..errors import ImageError
 from ..fileio import atomic_path
-from . import baseline
+from . import baseline, forms
 from .ink import (
     MNIST_SIZE,
     Component,
@@ -402,7 +402,9 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     :data:`UNEVEN_PAPER` of the ink's contrast (unless the ink reaches all
     four sides, where no page shows), or the threshold took grid or ruling
     lines for ink (the page reading is taken, or, given ``classify``,
-    whichever of the two the classifier is surer of). Given ``classify``,
+    whichever of the two the classifier is surer of). A printed box around
+    the digit (a form's field, :mod:`mnist_cnn.vision.forms`) is painted
+    over in the paper's tone before either reading. Given ``classify``,
     a digit whose ink touches so much of the frame
     that the border does not show the polarity is also read both ways, a
     digit cut out to its box (ink within 5 % of two sides or more) is also
@@ -437,7 +439,15 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
         work, scales = source, (source.shape[0] / gray.shape[0], source.shape[1] / gray.shape[1])
     else:
         scales = (scale, scale)
-    plain = plain_reading(work, structure)
+    # A printed box around the digit (a form's field) is not the digit: its
+    # lines are painted in the paper's tone, and they tell the polarity.
+    page_gray, dark_ink = gray, None
+    box = forms.find_box(work)
+    if box is not None:
+        lines, dark_ink = box
+        page_gray = forms.erase_lines(gray, lines, dark_ink)
+        work = page_gray if work.shape == gray.shape else forms.erase_lines(work, lines, dark_ink)
+    plain = plain_reading(work, structure, dark_ink=dark_ink)
     touched = sides_touched(plain.mask)
     # Where the ink reaches all four sides no page shows around it, and a
     # ground that varies is the digit's own blur (a low-resolution scan).
@@ -447,7 +457,7 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     info = None
     if needs_page or (plain.inverted and _rim_is_dark(work)):
         try:
-            info = analyse_ink(gray)
+            info = analyse_ink(page_gray)
         except (ValueError, MemoryError) as exc:
             raise ImageError(f"{name}: cannot process the image ({exc})") from None
         needs_page = needs_page or info.outside_paper

@@ -2,7 +2,8 @@
 
 The image goes through the same ink analysis as a single digit
 (:func:`mnist_cnn.vision.ink.analyse_ink`: polarity, background flattening,
-thresholding). Then:
+thresholding); a form's printed box or comb of cells around the number is
+taken out of the ink (:mod:`mnist_cnn.vision.forms`). Then:
 
 1. Connected components of the ink are grouped into digits: pieces that
    overlap horizontally and are stacked or small (a '5' whose top bar is
@@ -46,6 +47,7 @@ from scipy import stats
 
 from ..errors import ImageError
 from ..fileio import atomic_path
+from . import forms
 from .ink import (
     MNIST_SIZE,
     Component,
@@ -127,15 +129,16 @@ class ReadDigit(NamedTuple):
 
 
 # The kinds of :class:`Mark`.
-MARK_KINDS = ("dot", "comma", "dash", "underline", "slash", "plus", "equals", "currency")
+MARK_KINDS = ("dot", "comma", "dash", "underline", "slash", "plus", "equals", "currency", "box")
 
 
 class Mark(NamedTuple):
     """A mark on the line that is not a digit: ``(kind, box)``.
 
     ``kind`` is one of :data:`MARK_KINDS`: ``"dot"``, ``"comma"``, ``"dash"``,
-    ``"underline"``, ``"slash"``, ``"plus"``, ``"equals"`` or ``"currency"`` (a
-    leading '$'); the box is in input pixels, end exclusive.
+    ``"underline"``, ``"slash"``, ``"plus"``, ``"equals"``, ``"currency"`` (a
+    leading '$') or ``"box"`` (a form's printed box or comb of cells around
+    the number); the box is in input pixels, end exclusive.
     """
 
     kind: str
@@ -152,7 +155,7 @@ class ReadResult:
             character of ``text``, boxes in input pixels.
         images: The 28x28 inputs the classifier saw, float32 ``(N, 28, 28)``.
         marks: What was skipped as not a digit (separators, dashes,
-            underlines, '/', '+', '=', a leading '$'), left to right: a
+            underlines, '/', '+', '=', a leading '$', a printed box), left to right: a
             caller can see that "1.990" was read as the digits 1 9 9 0 with
             a separator after the first.
     """
@@ -543,6 +546,24 @@ def _stroke_through(mask: np.ndarray) -> bool:
     return middle and abs(tips[0] - tips[1]) <= 0.2 * w and not _axis(mask)[0]
 
 
+def _remove_form_lines(info: InkMap) -> tuple[InkMap, list[Box]]:
+    """Take a printed box or comb of cells around the number out of the ink
+    (:func:`mnist_cnn.vision.forms.find_form_lines`); its box comes back as the
+    one box of the list (working pixels), or the list is empty."""
+    lines = forms.find_form_lines(info.mask)
+    if lines is None:
+        return info, []
+    ys, xs = np.nonzero(lines)
+    erase = ndi.binary_dilation(lines, iterations=max(1, round(info.reach)))
+    mask = info.mask & ~erase
+    ink = np.where(erase, 0.0, info.ink).astype(np.float32)
+    labels, count = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
+    return (
+        dataclasses.replace(info, mask=mask, ink=ink, labels=labels.astype(np.int32), count=count),
+        [(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)],
+    )
+
+
 def _remove_long_lines(info: InkMap) -> tuple[InkMap, list[Box]]:
     """Take underlines and baselines out of the ink, even where digits touch them.
 
@@ -823,11 +844,13 @@ def _level(info: InkMap) -> InkMap:
 
 def _analyse(source: ImageSource) -> _Line:
     name = source_name(source)
-    info, lines = _remove_long_lines(_level(find_ink(source)))
+    info, frame = _remove_form_lines(_level(find_ink(source)))
+    info, lines = _remove_long_lines(info)
     groups, height, marks = _group_components(find_components(info), info.labels)
     if not groups or height < 4:
         raise blank_error(name)
-    marks = sorted(marks + [("underline", box) for box in lines], key=lambda m: _centre(m[1]))
+    marks += [("box", box) for box in frame] + [("underline", box) for box in lines]
+    marks = sorted(marks, key=lambda m: _centre(m[1]))
     width = _typical_width(groups, height)
     groups, marks, date_slash = _slashes_in_context(groups, marks, info.labels, height, width)
     if not groups:

@@ -8,7 +8,7 @@ fall into three families:
 * **photos and drawings** with a margin around the digit (the pipeline's
   first test set): scaled into a page, off-centre, uneven light, squared
   paper, salt-and-pepper noise, thick and thin pens, a blue-ink JPEG, an
-  RGBA canvas, a page on a dark desk;
+  RGBA canvas, a page on a dark desk, a digit in a form's printed box;
 * **cut-out scans**, where the frame is the digit's own box and ink touches
   it: a tight crop (0-2 px margin) upscaled, a 1-bit scan, 8x8 and 16x16
   sources upscaled bilinear (blurry) or nearest (blocky), a digit stretched
@@ -168,6 +168,35 @@ def on_desk(d, rng):
     return to_uint8(image)
 
 
+def form_box(d, rng):
+    """Written in a printed box (a form's field): lines 1-4 px, black to mid-grey; the
+    picture cut at the box or up to 14 px outside it; the digit placed anywhere in the
+    box, at times touching it; the photo turned up to 1.5 degrees."""
+    inner = int(rng.integers(90, 170))
+    rule, margin = int(rng.integers(1, 5)), int(rng.integers(0, 15))
+    side = inner + 2 * (rule + margin)
+    digit = upscale(d, min(side, round(inner * rng.uniform(0.8, 1.1))))
+    size = digit.shape[0]
+    low, high = margin + rule - size // 8, side - margin - rule - size + size // 8
+    top, left = (int(np.clip(rng.integers(low, max(low, high) + 1), 0, side - size)) for _ in "yx")
+    paper = np.full((side, side), 0.92, np.float32)
+    near, far = margin, side - margin
+    level = float(rng.uniform(0.1, 0.5))
+    for rows, cols in (
+        (slice(near, near + rule), slice(near, far)),
+        (slice(far - rule, far), slice(near, far)),
+        (slice(near, far), slice(near, near + rule)),
+        (slice(near, far), slice(far - rule, far)),
+    ):
+        paper[rows, cols] = level
+    image = on_paper(place(digit, (side, side), top, left), paper)
+    turned = Image.fromarray(to_uint8(image)).rotate(
+        float(rng.uniform(-1.5, 1.5)), Image.BILINEAR, fillcolor=235
+    )
+    noise = rng.normal(0.0, 0.02, (side, side))
+    return to_uint8(np.asarray(turned, np.float32) / 255.0 + noise)
+
+
 # --------------------------------------------------------------- cut-out scans
 # Each returns ink in [0, 1] (1 = ink); the registry below turns it into dark
 # on white and light on dark images.
@@ -266,6 +295,7 @@ PHOTO_VARIANTS: dict[str, Variant] = {
         rgb_jpeg,
         rgba,
         on_desk,
+        form_box,
     )
 }
 

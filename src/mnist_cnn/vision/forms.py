@@ -1,0 +1,188 @@
+"""Printed boxes around handwriting: a form's field, a cheque's amount box, a comb of cells.
+
+People write digits where a form asks for them: inside a printed rectangle,
+or one digit per cell of a comb. To the plain recipe the box is the largest
+piece of ink, so it crops to the box and the digit inside shrinks to a
+speck; to the number reader its sides are extra '1's. :func:`find_form_lines`
+finds the box's lines in a binarised image, exactly and conservatively: two
+thin straight horizontal lines, one above and one below the writing, joined
+by two or more thin straight vertical lines that run from one to the other,
+with the writing between them. A digit has no such frame (a tight crop's bar
+of a '7' or a '1' touching the edges is one line, not a closed box), ruled
+or squared paper has more than two lines across, and an underline has no
+sides. :func:`erase_lines` paints the lines in the paper's tone, so every
+later stage sees handwriting on paper.
+
+Example:
+    >>> lines = find_form_lines(mask)  # doctest: +SKIP
+    >>> if lines is not None:
+    ...     gray = erase_lines(gray, lines, dark_ink=True)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from . import baseline
+
+__all__ = ["erase_lines", "find_box", "find_form_lines", "long_runs"]
+
+# A box's top and bottom lines run across at least this fraction of the picture.
+_MIN_ACROSS = 0.45
+# A side runs at least this fraction of the way from the top line to the bottom one.
+_MIN_SIDE = 0.8
+# A line is at most this thick on average: this fraction of the picture's
+# shorter side, or 2.5 px if more (a printed rule, not a pen's bar).
+_MAX_THICKNESS = 0.06
+# A rule's thickness is within a pixel of its median over this fraction of its length.
+_MIN_EVEN = 0.8
+# Of the ink that is not the box's, at least this fraction lies inside it.
+_MIN_INSIDE = 0.6
+
+
+def long_runs(mask: np.ndarray, length: int) -> np.ndarray:
+    """The pixels of ``mask`` in horizontal runs of at least ``length`` pixels.
+
+    Linear in the image's size, unlike a morphological opening with a long
+    structuring element.
+    """
+    height, width = mask.shape
+    padded = np.zeros((height, width + 2), np.int8)
+    padded[:, 1:-1] = mask
+    steps = np.diff(padded.ravel())
+    starts = np.flatnonzero(steps == 1)  # a run covers starts + 1 .. ends (flat indices)
+    ends = np.flatnonzero(steps == -1)
+    long = ends - starts >= length
+    fill = np.zeros(padded.size + 1, np.int32)
+    fill[starts[long] + 1] += 1  # no run starts where another ends
+    fill[ends[long] + 1] -= 1
+    runs = np.cumsum(fill[:-1]).reshape(height, width + 2) > 0
+    return runs[:, 1:-1]
+
+
+def _lines(mask: np.ndarray, length: int, limit: float) -> list[tuple[slice, slice, np.ndarray]]:
+    """Thin horizontal lines of ``mask`` at least ``length`` long: (rows, cols, pixels)."""
+    # A rule tilted by a degree or two drifts across rows: runs are sought in
+    # the mask spread by two pixels up and down, and kept where the ink is.
+    spread = mask.copy()
+    for shift in (1, 2):
+        spread[shift:] |= mask[:-shift]
+        spread[:-shift] |= mask[shift:]
+    if not (spread.sum(axis=1) >= length).any():
+        return []
+    runs = long_runs(spread, length) & mask
+    labels, _ = ndi.label(runs, structure=np.ones((3, 3), bool))
+    found = []
+    for index, (rows, cols) in enumerate(ndi.find_objects(labels), start=1):
+        pixels = labels[rows, cols] == index
+        along = cols.stop - cols.start
+        # A printed rule is as thick all along (give or take a pixel, and
+        # where a stroke crosses it); the paper left between a bold digit
+        # and the picture's edge is not.
+        across = pixels.sum(axis=0)
+        even = np.mean(np.abs(across - np.median(across)) <= 1) >= _MIN_EVEN
+        if along >= length and across.mean() <= limit and even:
+            found.append((rows, cols, pixels))
+    return found
+
+
+def find_form_lines(mask: np.ndarray) -> np.ndarray | None:
+    """The printed box (or comb of boxes) around the writing in ``mask``, if there is one.
+
+    Args:
+        mask: bool ``(h, w)``, the ink (either polarity's ink class).
+
+    Returns:
+        bool ``(h, w)``, the pixels of the box's lines, or ``None`` when the
+        ink holds no such box.
+    """
+    mask = np.asarray(mask, bool)
+    height, width = mask.shape
+    if min(height, width) < 16 or not mask.any():
+        return None
+    limit = max(2.5, _MAX_THICKNESS * min(height, width))
+    across = _lines(mask, max(8, round(_MIN_ACROSS * width)), limit)
+    if len(across) < 2:  # an underline alone, a tight crop's bar
+        return None
+    across.sort(key=lambda line: line[0].start)
+    (top_rows, top_cols, top), (bottom_rows, bottom_cols, bottom) = across[0], across[-1]
+    # Between them, a line as long as they are is ruled or squared paper;
+    # a shorter one is writing (the bar of a '7', the base of a '2').
+    shorter = min(top_cols.stop - top_cols.start, bottom_cols.stop - bottom_cols.start)
+    if any(cols.stop - cols.start >= 0.8 * shorter for _, cols, _ in across[1:-1]):
+        return None
+    gap = bottom_rows.start - top_rows.stop
+    if gap < 8:
+        return None
+    lines = np.zeros(mask.shape, bool)
+    lines[top_rows, top_cols] |= top
+    lines[bottom_rows, bottom_cols] |= bottom
+    # The sides: vertical lines that run from the top line to the bottom one
+    # (found as horizontal lines of the transposed band between them).
+    top_y, band = top_rows.start, slice(top_rows.start, bottom_rows.stop)
+    sides = [
+        (ys, xs, pixels.T)
+        for xs, ys, pixels in _lines(mask[band].T, max(8, round(_MIN_SIDE * gap)), limit)
+        if ys.start <= top_rows.stop - top_y + 2 and ys.stop >= bottom_rows.start - top_y - 2
+    ]
+    if len(sides) < 2:
+        return None
+    for ys, xs, pixels in sides:
+        lines[band][ys, xs] |= pixels
+    left = min(xs.start for _, xs, _ in sides)
+    right = max(xs.stop for _, xs, _ in sides)
+    # The writing is what lies clear of the lines: a digit's own curves near
+    # straight sides (a squarish '0' filling a cut-out) are not writing inside.
+    writing = mask & (ndi.distance_transform_edt(~lines) > 2 * limit)
+    inside = writing[top_rows.stop : bottom_rows.start, left:right].sum()
+    if inside < max(8, 0.002 * gap * (right - left)) or inside < _MIN_INSIDE * writing.sum():
+        return None
+    return lines
+
+
+def find_box(gray: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """The printed box in a grayscale picture: ``(lines, dark_ink)``, or ``None``.
+
+    The ink is the class of one Otsu threshold that the plain recipe takes
+    for ink (:func:`mnist_cnn.vision.baseline.dark_ink_by_frame`); where the
+    border is dark, the dark class is tried too, since a picture cut at its
+    box has the box's dark lines all round its border.
+
+    Args:
+        gray: float32 ``(h, w)`` in [0, 1], 1 = white.
+    """
+    light = gray > baseline.otsu_threshold(gray)
+    tried = [baseline.dark_ink_by_frame(light)]
+    if baseline.polarity_from_frame(light) is False:
+        tried.append(True)  # dark lines round the border: a picture cut at its box
+    for dark_ink in tried:
+        lines = find_form_lines(~light if dark_ink else light)
+        if lines is not None:
+            return lines, dark_ink
+    return None
+
+
+def erase_lines(gray: np.ndarray, lines: np.ndarray, dark_ink: bool) -> np.ndarray:
+    """``gray`` with ``lines`` (any resolution; scaled to ``gray``'s) painted in the paper's tone.
+
+    The lines are widened by a pixel or two so their anti-aliased edges go
+    with them; the paper's tone is the median of the pixels just around them.
+
+    Args:
+        gray: float32 ``(H, W)`` in [0, 1], 1 = white.
+        lines: bool ``(h, w)`` from :func:`find_form_lines`.
+        dark_ink: True when the ink is the dark class (the lines are dark).
+    """
+    gray = np.asarray(gray, np.float32)
+    height, width = gray.shape
+    widen = max(1, round(height / lines.shape[0]))
+    if lines.shape != gray.shape:
+        rows = np.minimum(np.arange(height) * lines.shape[0] // height, lines.shape[0] - 1)
+        cols = np.minimum(np.arange(width) * lines.shape[1] // width, lines.shape[1] - 1)
+        lines = lines[np.ix_(rows, cols)]
+    erase = ndi.binary_dilation(lines, iterations=widen)
+    around = ndi.binary_dilation(erase, iterations=2) & ~erase
+    values = gray[around]
+    paper = float(np.median(values)) if values.size else (1.0 if dark_ink else 0.0)
+    return np.where(erase, paper, gray).astype(np.float32)
