@@ -32,11 +32,12 @@ by side, and reads whole numbers: ``--numbers`` composed as in
 ``--amounts`` per kind of written amount
 (:func:`mnist_cnn.data.synthetic.compose_amount`: separators, trailing dashes,
 underlines, patterned and ruled paper, small sizes, dates with '/', sums with
-'+' and '=', a leading '$'). Last, how often ``predict`` marks its answer
-uncertain: the first ``--clean`` test digits (wrongly) and ``--not-digits``
-drawings of each kind in :mod:`mnist_cnn.vision.not_digits` (rightly). Results go to
-``benchmarks/results/handwriting-<model>.json`` (or ``--out``). Apart from the UCI
-digits these inputs are synthetic: they test the pipeline's invariances.
+'+' and '=', a leading '$', a sloping line, a printed box or comb). Last,
+how often ``predict`` marks its answer uncertain: the first ``--clean`` test
+digits (wrongly) and ``--not-digits`` drawings of each kind in
+:mod:`mnist_cnn.vision.not_digits` (rightly). Results go to
+``benchmarks/results/handwriting-<model>.json`` (or ``--out``). Apart from the
+UCI digits these inputs are synthetic: they test the pipeline's invariances.
 """
 
 from __future__ import annotations
