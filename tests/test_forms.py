@@ -45,6 +45,38 @@ def test_a_box_around_writing_is_found_and_only_its_lines():
     assert not lines[mask & ~box].any()  # not the writing
 
 
+def _open_comb(cells=4, tick=30, pitch=60, strokes_to_rule=()) -> np.ndarray:
+    """Writing above a rule with ticks ``tick`` px tall every ``pitch`` px; digit-like
+    strokes (4 px wide, 70 px tall) reach down to the rule at ``strokes_to_rule``."""
+    mask = np.zeros((120, cells * pitch + 40), bool)
+    mask[100:102, 20 : 20 + cells * pitch + 2] = True
+    for k in range(cells + 1):
+        mask[100 - tick : 100, 20 + k * pitch : 22 + k * pitch] = True
+    for k in range(cells):
+        mask[25:85, 35 + k * pitch : 39 + k * pitch] = True  # a '1' in each cell
+        mask[25:29, 35 + k * pitch : 60 + k * pitch] = True  # ... with a bar: a '7'
+    for x in strokes_to_rule:
+        mask[30:100, x : x + 4] = True
+    return mask
+
+
+def test_an_open_comb_is_found_even_where_a_stroke_reaches_its_rule():
+    plain = _open_comb()
+    lines = forms.find_form_lines(plain)
+    assert lines is not None and lines[100:102].all(axis=0)[22:258].all()
+    assert not lines[25:85, 35:39].any()  # the writing stays
+    # A stroke down to the rule between two ticks is not a tick (off the pitch).
+    touched = _open_comb(strokes_to_rule=[110])
+    lines = forms.find_form_lines(touched)
+    assert lines is not None and not lines[40:95, 110:114].any()
+
+
+def test_an_underline_touched_by_strokes_is_no_comb():
+    # Strokes that reach an underline are as tall as the writing, or off any pitch.
+    assert forms.find_form_lines(_open_comb(tick=0, strokes_to_rule=[50, 130])) is None
+    assert forms.find_form_lines(_open_comb(tick=80)) is None  # ticks taller than the writing
+
+
 def test_a_tilted_box_is_found():
     from PIL import Image
 
@@ -135,6 +167,6 @@ def test_a_box_round_a_number_is_a_mark_not_digits(kind, mnist_test, classify, v
     boxes = [m.box for m in result.marks if m.kind == "box"]
     assert len(boxes) == 1
     x0, y0, x1, y1 = boxes[0]
-    for digit in result.digits:  # every digit lies inside it
+    for digit in result.digits:  # every digit lies between its sides, above its rule
         dx0, dy0, dx1, dy1 = digit.box
-        assert x0 <= dx0 and dx1 <= x1 and y0 <= dy0 and dy1 <= y1
+        assert x0 <= dx0 and dx1 <= x1 and dy1 <= y1

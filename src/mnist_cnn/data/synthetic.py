@@ -280,7 +280,8 @@ def compose_amount(
     ``tilted`` writes a ``decimal`` amount on a line sloping 4-10 degrees up
     or down (a hurried hand, a phone held askew); ``boxed`` writes a ``decimal``
     amount inside a printed box (a cheque's amount box), ``comb`` one digit per
-    cell of a printed comb (a form's field), their lines 1-3 px, black to
+    cell of a printed comb (a form's field: closed, or open, a rule under the
+    digits with ticks 0.2-0.6 of their height between them), their lines 1-3 px, black to
     dark grey, under the ink (lighter ones are not ink and do no harm).
 
     Args:
@@ -389,7 +390,11 @@ def compose_amount(
             x0 = height - round(0.04 * cell)
             x1 = x0 + len(placed) * cell + rule
             sides = list(range(x0, x1, cell))
-        printed[y0 : y0 + rule, x0:x1] = printed[y1 - rule : y1, x0:x1] = True
+        printed[y1 - rule : y1, x0:x1] = True
+        if kind == "comb" and rng.random() < 0.5:  # open: ticks rising from the rule
+            y0 = y1 - round(height * rng.uniform(0.2, 0.6))
+        else:
+            printed[y0 : y0 + rule, x0:x1] = True
         for side in sides:
             printed[y0:y1, side : side + rule] = True
         paper[printed] = rng.uniform(0.1, 0.35)

@@ -7,10 +7,12 @@ speck; to the number reader its sides are extra '1's. :func:`find_form_lines`
 finds the box's lines in a binarised image, exactly and conservatively: two
 thin straight horizontal lines, one above and one below the writing, joined
 by two or more thin straight vertical lines that run from one to the other,
-with the writing between them. A digit has no such frame (a tight crop's bar
+with the writing between them; or an open comb, one such line under the
+writing with three or more ticks rising from it at an even pitch, each
+shorter than the writing. A digit has no such frame (a tight crop's bar
 of a '7' or a '1' touching the edges is one line, not a closed box), ruled
 or squared paper has more than two lines across, and an underline has no
-sides. :func:`erase_lines` paints the lines in the paper's tone, so every
+sides or ticks. :func:`erase_lines` paints the lines in the paper's tone, so every
 later stage sees handwriting on paper.
 
 Example:
@@ -37,6 +39,10 @@ _MIN_SIDE = 0.8
 _MAX_THICKNESS = 0.06
 # A rule's thickness is within a pixel of its median over this fraction of its length.
 _MIN_EVEN = 0.8
+# An open comb's ticks are at most this fraction of the writing's height, and
+# at least this fraction of the places on their even pitch hold one.
+_MAX_TICK = 0.75
+_MIN_TICKS_PRESENT = 0.75
 # Of the ink that is not the box's, at least this fraction lies inside it.
 _MIN_INSIDE = 0.6
 
@@ -88,14 +94,20 @@ def _lines(mask: np.ndarray, length: int, limit: float) -> list[tuple[slice, sli
 
 
 def find_form_lines(mask: np.ndarray) -> np.ndarray | None:
-    """The printed box (or comb of boxes) around the writing in ``mask``, if there is one.
+    """The printed box (or comb of cells) around the writing in ``mask``, if there is one.
+
+    Two forms are found: a closed box or comb (a rule above the writing and
+    one below, joined by two or more sides), and an open comb (one rule
+    under the writing, with three or more ticks rising from it at an even
+    pitch, each shorter than the writing, as a form's cells for one digit
+    each often are).
 
     Args:
         mask: bool ``(h, w)``, the ink (either polarity's ink class).
 
     Returns:
-        bool ``(h, w)``, the pixels of the box's lines, or ``None`` when the
-        ink holds no such box.
+        bool ``(h, w)``, the pixels of the form's lines, or ``None`` when the
+        ink holds no such form.
     """
     mask = np.asarray(mask, bool)
     height, width = mask.shape
@@ -103,9 +115,11 @@ def find_form_lines(mask: np.ndarray) -> np.ndarray | None:
         return None
     limit = max(2.5, _MAX_THICKNESS * min(height, width))
     across = _lines(mask, max(8, round(_MIN_ACROSS * width)), limit)
-    if len(across) < 2:  # an underline alone, a tight crop's bar
-        return None
     across.sort(key=lambda line: line[0].start)
+    if len(across) == 1:  # an underline, a tight crop's bar, or an open comb's rule
+        return _open_comb(mask, across[0], limit)
+    if len(across) < 2:
+        return None
     (top_rows, top_cols, top), (bottom_rows, bottom_cols, bottom) = across[0], across[-1]
     # Between them, a line as long as they are is ruled or squared paper;
     # a shorter one is writing (the bar of a '7', the base of a '2').
@@ -130,13 +144,62 @@ def find_form_lines(mask: np.ndarray) -> np.ndarray | None:
         return None
     for ys, xs, pixels in sides:
         lines[band][ys, xs] |= pixels
+    return _holding_writing(mask, lines, slice(top_rows.stop, bottom_rows.start), sides, limit)
+
+
+def _open_comb(
+    mask: np.ndarray, rule: tuple[slice, slice, np.ndarray], limit: float
+) -> np.ndarray | None:
+    """``rule`` and the ticks rising from it, if they make an open comb under the writing."""
+    rows, cols, pixels = rule
+    written = np.flatnonzero(mask[: rows.start].any(axis=1))
+    if written.size == 0 or rows.start - written[0] < 16:
+        return None
+    tall = rows.start - written[0]  # from the writing's top down to the rule
+    band = slice(written[0], rows.stop)
+    ticks = [
+        (ys, xs, pixels.T)
+        for xs, ys, pixels in _lines(mask[band].T, max(6, round(0.08 * tall)), limit)
+        # reaching down to the rule, and shorter than the writing
+        if ys.stop >= tall - 2 and ys.stop - ys.start <= _MAX_TICK * tall
+    ]
+    if len(ticks) < 3:
+        return None
+    # The ticks stand at an even pitch; a digit's stroke that reaches down to
+    # the rule between them does not.
+    centres = np.array([(xs.start + xs.stop) / 2 for _, xs, _ in ticks])
+    pitch = float(np.median(np.diff(np.sort(centres))))
+    if pitch < 0.3 * tall:
+        return None
+    on_grid = [
+        np.abs((centres - anchor) / pitch - np.round((centres - anchor) / pitch)) <= 0.15
+        for anchor in centres
+    ]
+    best = max(on_grid, key=lambda grid: int(grid.sum()))
+    cells = round(float(np.ptp(centres[best])) / pitch)
+    if best.sum() < 3 or best.sum() < _MIN_TICKS_PRESENT * (cells + 1):
+        return None
+    ticks = [tick for tick, keep in zip(ticks, best, strict=True) if keep]
+    lines = np.zeros(mask.shape, bool)
+    lines[rows, cols] |= pixels
+    for ys, xs, tick in ticks:
+        lines[band][ys, xs] |= tick
+    return _holding_writing(mask, lines, slice(written[0], rows.start), ticks, limit)
+
+
+def _holding_writing(
+    mask: np.ndarray, lines: np.ndarray, rows: slice, sides: list, limit: float
+) -> np.ndarray | None:
+    """``lines``, if most of the writing (the ink clear of them) lies within ``rows``
+    and between the outermost ``sides``; else ``None``."""
     left = min(xs.start for _, xs, _ in sides)
     right = max(xs.stop for _, xs, _ in sides)
     # The writing is what lies clear of the lines: a digit's own curves near
     # straight sides (a squarish '0' filling a cut-out) are not writing inside.
     writing = mask & (ndi.distance_transform_edt(~lines) > 2 * limit)
-    inside = writing[top_rows.stop : bottom_rows.start, left:right].sum()
-    if inside < max(8, 0.002 * gap * (right - left)) or inside < _MIN_INSIDE * writing.sum():
+    inside = writing[rows, left:right].sum()
+    area = (rows.stop - rows.start) * (right - left)
+    if inside < max(8, 0.002 * area) or inside < _MIN_INSIDE * writing.sum():
         return None
     return lines
 
