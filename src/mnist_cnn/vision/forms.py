@@ -41,7 +41,7 @@ _MAX_THICKNESS = 0.06
 _MIN_EVEN = 0.8
 # An open comb's ticks are at most this fraction of the writing's height, and
 # at least this fraction of the places on their even pitch hold one.
-_MAX_TICK = 0.75
+_MAX_TICK = 0.85
 _MIN_TICKS_PRESENT = 0.75
 # Of the ink that is not the box's, at least this fraction lies inside it.
 _MIN_INSIDE = 0.6
@@ -86,9 +86,9 @@ def _lines(mask: np.ndarray, length: int, limit: float) -> list[tuple[slice, sli
         # A printed rule is as thick all along (give or take a pixel, and
         # where a stroke crosses it); the paper left between a bold digit
         # and the picture's edge is not.
-        across = pixels.sum(axis=0)
-        even = np.mean(np.abs(across - np.median(across)) <= 1) >= _MIN_EVEN
-        if along >= length and across.mean() <= limit and even:
+        thickness = pixels.sum(axis=0)
+        even = np.mean(np.abs(thickness - np.median(thickness)) <= 1) >= _MIN_EVEN
+        if along >= length and thickness.mean() <= limit and even:
             found.append((rows, cols, pixels))
     return found
 
@@ -115,11 +115,11 @@ def find_form_lines(mask: np.ndarray) -> np.ndarray | None:
         return None
     limit = max(2.5, _MAX_THICKNESS * min(height, width))
     across = _lines(mask, max(8, round(_MIN_ACROSS * width)), limit)
+    if not across:
+        return None
     across.sort(key=lambda line: line[0].start)
     if len(across) == 1:  # an underline, a tight crop's bar, or an open comb's rule
         return _open_comb(mask, across[0], limit)
-    if len(across) < 2:
-        return None
     (top_rows, top_cols, top), (bottom_rows, bottom_cols, bottom) = across[0], across[-1]
     # Between them, a line as long as they are is ruled or squared paper;
     # a shorter one is writing (the bar of a '7', the base of a '2').

@@ -546,6 +546,16 @@ def _stroke_through(mask: np.ndarray) -> bool:
     return middle and abs(tips[0] - tips[1]) <= 0.2 * w and not _axis(mask)[0]
 
 
+def _without(info: InkMap, erase: np.ndarray) -> InkMap:
+    """``info`` with the pixels ``erase`` taken out of its ink, mask and components."""
+    mask = info.mask & ~erase
+    ink = np.where(erase, 0.0, info.ink).astype(np.float32)
+    labels, count = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
+    return dataclasses.replace(
+        info, mask=mask, ink=ink, labels=labels.astype(np.int32), count=count
+    )
+
+
 def _remove_form_lines(info: InkMap) -> tuple[InkMap, list[Box]]:
     """Take a printed box or comb of cells around the number out of the ink
     (:func:`mnist_cnn.vision.forms.find_form_lines`); its box comes back as the
@@ -555,13 +565,8 @@ def _remove_form_lines(info: InkMap) -> tuple[InkMap, list[Box]]:
         return info, []
     ys, xs = np.nonzero(lines)
     erase = ndi.binary_dilation(lines, iterations=max(1, round(info.reach)))
-    mask = info.mask & ~erase
-    ink = np.where(erase, 0.0, info.ink).astype(np.float32)
-    labels, count = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
-    return (
-        dataclasses.replace(info, mask=mask, ink=ink, labels=labels.astype(np.int32), count=count),
-        [(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)],
-    )
+    box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    return _without(info, erase), [box]
 
 
 def _remove_long_lines(info: InkMap) -> tuple[InkMap, list[Box]]:
@@ -600,13 +605,7 @@ def _remove_long_lines(info: InkMap) -> tuple[InkMap, list[Box]]:
     erase = np.zeros(mask.shape, bool)
     for x0, y0, x1, y1 in boxes:
         erase[y0:y1, x0:x1] = True
-    mask = mask & ~erase
-    ink = np.where(erase, 0.0, info.ink).astype(np.float32)
-    labels, count = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
-    return (
-        dataclasses.replace(info, mask=mask, ink=ink, labels=labels.astype(np.int32), count=count),
-        boxes,
-    )
+    return _without(info, erase), boxes
 
 
 def _typical_width(groups: Sequence[_Group], height: float) -> float:
