@@ -166,18 +166,26 @@ def _open_comb(
     if len(ticks) < 3:
         return None
     # The ticks stand at an even pitch; a digit's stroke that reaches down to
-    # the rule between them does not.
+    # the rule between them does not. Each gap between neighbours is tried as
+    # the pitch, from each tick: the grid kept holds the most ticks, less two
+    # for each of its places left empty.
     centres = np.array([(xs.start + xs.stop) / 2 for _, xs, _ in ticks])
-    pitch = float(np.median(np.diff(np.sort(centres))))
-    if pitch < 0.3 * tall:
-        return None
-    on_grid = [
-        np.abs((centres - anchor) / pitch - np.round((centres - anchor) / pitch)) <= 0.15
-        for anchor in centres
-    ]
-    best = max(on_grid, key=lambda grid: int(grid.sum()))
-    cells = round(float(np.ptp(centres[best])) / pitch)
-    if best.sum() < 3 or best.sum() < _MIN_TICKS_PRESENT * (cells + 1):
+    best, best_score = None, 0
+    for pitch in np.diff(np.sort(centres)):
+        if pitch < 0.3 * tall:
+            continue
+        for anchor in centres:
+            steps = (centres - anchor) / pitch
+            grid = np.abs(steps - np.round(steps)) <= 0.15
+            places = round(float(np.ptp(centres[grid])) / pitch) + 1
+            score = int(grid.sum()) - 2 * (places - int(grid.sum()))
+            if (
+                grid.sum() >= 3
+                and grid.sum() >= _MIN_TICKS_PRESENT * places
+                and score > best_score
+            ):
+                best, best_score = grid, score
+    if best is None:
         return None
     ticks = [tick for tick, keep in zip(ticks, best, strict=True) if keep]
     lines = np.zeros(mask.shape, bool)
