@@ -281,8 +281,9 @@ def compose_amount(
     or down (a hurried hand, a phone held askew); ``boxed`` writes a ``decimal``
     amount inside a printed box (a cheque's amount box), ``comb`` one digit per
     cell of a printed comb (a form's field: closed, or open, a rule under the
-    digits with ticks 0.2-0.6 of their height between them), their lines 1-3 px, black to
-    dark grey, under the ink (lighter ones are not ink and do no harm).
+    digits with ticks 0.2-0.6 of their height between them); their lines are
+    1-3 px, black to dark grey, under the ink (lighter ones are not ink and
+    do no harm).
 
     Args:
         digits: ``(N, 28, 28)`` uint8 MNIST digits, N >= 1.
@@ -352,9 +353,10 @@ def compose_amount(
     if kind == "comb":
         cell = round(height * rng.uniform(0.95, 1.3))
         gaps = [cell - a[1].shape[1] for a in placed[:-1]]  # left ends one cell apart
-    width = sum(p[1].shape[1] for p in placed) + sum(gaps) + 2 * height
     if kind == "comb":
         width = len(placed) * cell + 2 * height
+    else:
+        width = sum(p[1].shape[1] for p in placed) + sum(gaps) + 2 * height
     canvas = np.zeros((2 * height, max(width, 2 * height)), np.float32)
     x = height
     line_top = height // 2
