@@ -8,6 +8,7 @@ import pytest
 from mnist_cnn import preprocess, reading
 from mnist_cnn.data import synthetic
 from mnist_cnn.vision import forms, variants
+from mnist_cnn.vision.ink import long_runs
 from mnist_cnn.vision.loading import load_image
 
 
@@ -32,8 +33,8 @@ def _digit_like(mask: np.ndarray) -> np.ndarray:
 def test_long_runs_keeps_only_runs_that_long():
     mask = np.array([[1, 1, 1, 0, 1, 1, 1, 1, 1], [0, 1, 1, 1, 1, 1, 1, 0, 0]], bool)
     expected = np.array([[0, 0, 0, 0, 1, 1, 1, 1, 1], [0, 1, 1, 1, 1, 1, 1, 0, 0]], bool)
-    np.testing.assert_array_equal(forms.long_runs(mask, 5), expected)
-    assert not forms.long_runs(mask, 7).any()
+    np.testing.assert_array_equal(long_runs(mask, 5), expected)
+    assert not long_runs(mask, 7).any()
 
 
 def test_a_box_around_writing_is_found_and_only_its_lines():
@@ -134,13 +135,13 @@ def test_erasing_leaves_paper_where_the_lines_were_and_the_writing_as_it_was():
     writing = _digit_like(np.zeros(box.shape, bool))
     gray = np.where(box | writing, 0.1, 0.9).astype(np.float32)
     lines = forms.find_form_lines(box | writing)
-    erased = forms.erase_lines(gray, lines, dark_ink=True)
+    erased = forms.erase_lines(gray, lines)
     assert np.allclose(erased[box], 0.9)
     assert np.allclose(erased[writing], 0.1)
     # Lines found at a working scale are scaled up to the picture's.
     big = np.kron(gray, np.ones((2, 2), np.float32))
     big_box = np.kron(box, np.ones((2, 2), bool))
-    assert np.allclose(forms.erase_lines(big, lines, dark_ink=True)[big_box], 0.9)
+    assert np.allclose(forms.erase_lines(big, lines)[big_box], 0.9)
 
 
 def test_digits_in_printed_boxes_are_read(mnist_test, classify):

@@ -18,7 +18,7 @@ later stage sees handwriting on paper.
 Example:
     >>> lines = find_form_lines(mask)  # doctest: +SKIP
     >>> if lines is not None:
-    ...     gray = erase_lines(gray, lines, dark_ink=True)  # doctest: +SKIP
+    ...     gray = erase_lines(gray, lines)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from . import baseline
+from .ink import long_runs
 
-__all__ = ["erase_lines", "find_box", "find_form_lines", "long_runs"]
+__all__ = ["erase_lines", "find_box", "find_form_lines"]
 
 # A box's top and bottom lines run across at least this fraction of the picture.
 _MIN_ACROSS = 0.45
@@ -45,26 +46,6 @@ _MAX_TICK = 0.85
 _MIN_TICKS_PRESENT = 0.75
 # Of the ink that is not the box's, at least this fraction lies inside it.
 _MIN_INSIDE = 0.6
-
-
-def long_runs(mask: np.ndarray, length: int) -> np.ndarray:
-    """The pixels of ``mask`` in horizontal runs of at least ``length`` pixels.
-
-    Linear in the image's size, unlike a morphological opening with a long
-    structuring element.
-    """
-    height, width = mask.shape
-    padded = np.zeros((height, width + 2), np.int8)
-    padded[:, 1:-1] = mask
-    steps = np.diff(padded.ravel())
-    starts = np.flatnonzero(steps == 1)  # a run covers starts + 1 .. ends (flat indices)
-    ends = np.flatnonzero(steps == -1)
-    long = ends - starts >= length
-    fill = np.zeros(padded.size + 1, np.int32)
-    fill[starts[long] + 1] += 1  # no run starts where another ends
-    fill[ends[long] + 1] -= 1
-    runs = np.cumsum(fill[:-1]).reshape(height, width + 2) > 0
-    return runs[:, 1:-1]
 
 
 def _lines(mask: np.ndarray, length: int, limit: float) -> list[tuple[slice, slice, np.ndarray]]:
@@ -234,7 +215,7 @@ def find_box(gray: np.ndarray) -> tuple[np.ndarray, bool] | None:
     return None
 
 
-def erase_lines(gray: np.ndarray, lines: np.ndarray, dark_ink: bool) -> np.ndarray:
+def erase_lines(gray: np.ndarray, lines: np.ndarray) -> np.ndarray:
     """``gray`` with ``lines`` (any resolution; scaled to ``gray``'s) painted in the paper's tone.
 
     The lines are widened by a pixel or two so their anti-aliased edges go
@@ -243,7 +224,6 @@ def erase_lines(gray: np.ndarray, lines: np.ndarray, dark_ink: bool) -> np.ndarr
     Args:
         gray: float32 ``(H, W)`` in [0, 1], 1 = white.
         lines: bool ``(h, w)`` from :func:`find_form_lines`.
-        dark_ink: True when the ink is the dark class (the lines are dark).
     """
     gray = np.asarray(gray, np.float32)
     height, width = gray.shape
@@ -254,6 +234,5 @@ def erase_lines(gray: np.ndarray, lines: np.ndarray, dark_ink: bool) -> np.ndarr
         lines = lines[np.ix_(rows, cols)]
     erase = ndi.binary_dilation(lines, iterations=widen)
     around = ndi.binary_dilation(erase, iterations=2) & ~erase
-    values = gray[around]
-    paper = float(np.median(values)) if values.size else (1.0 if dark_ink else 0.0)
+    paper = float(np.median(gray[around] if around.any() else gray))
     return np.where(erase, paper, gray).astype(np.float32)

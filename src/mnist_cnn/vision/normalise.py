@@ -37,6 +37,7 @@ from .ink import (
     find_components,
     has_ink,
     ink_to_mnist,
+    long_runs,
     measure_stroke_width,
     resize,
     robust_sigma,
@@ -340,11 +341,10 @@ def _ruled(mask: np.ndarray) -> bool:
     height, width = mask.shape
     if min(height, width) < 64:  # a small cut-out, not a page
         return False
-    for axis, structure in (
-        (0, np.ones((1, max(2, int(0.8 * width))), bool)),
-        (1, np.ones((max(2, int(0.8 * height)), 1), bool)),
+    for axis, lines in (
+        (0, long_runs(mask, max(2, int(0.8 * width)))),
+        (1, long_runs(mask.T, max(2, int(0.8 * height))).T),
     ):
-        lines = ndi.binary_opening(mask, structure=structure)
         if not lines.any():
             continue
         labels, _ = ndi.label(lines, structure=np.ones((3, 3), bool))
@@ -442,11 +442,11 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     # A printed box around the digit (a form's field) is not the digit: its
     # lines are painted in the paper's tone, and they tell the polarity.
     page_gray, dark_ink = gray, None
-    box = forms.find_box(work)
-    if box is not None:
-        lines, dark_ink = box
-        page_gray = forms.erase_lines(gray, lines, dark_ink)
-        work = page_gray if work.shape == gray.shape else forms.erase_lines(work, lines, dark_ink)
+    form = forms.find_box(work)
+    if form is not None:
+        lines, dark_ink = form
+        page_gray = forms.erase_lines(gray, lines)
+        work = page_gray if work.shape == gray.shape else forms.erase_lines(work, lines)
     plain = plain_reading(work, structure, dark_ink=dark_ink)
     touched = sides_touched(plain.mask)
     # Where the ink reaches all four sides no page shows around it, and a

@@ -57,6 +57,7 @@ from .ink import (
     find_components,
     find_ink,
     ink_to_mnist,
+    long_runs,
     measure_stroke_width,
     turn,
 )
@@ -587,7 +588,7 @@ def _remove_long_lines(info: InkMap) -> tuple[InkMap, list[Box]]:
     length = int(round(1.5 * extent))
     if length < 8 or length >= mask.shape[1]:
         return info, []
-    lines = ndi.binary_opening(mask, structure=np.ones((1, length), bool))
+    lines = long_runs(mask, length)
     if not lines.any():
         return info, []
     labels, count = ndi.label(lines, structure=np.ones((3, 3), bool))
