@@ -298,7 +298,7 @@ def test_cut_out_scans_are_read(name, mnist_test, classify):
 def test_real_writers_8x8_digits_are_read(resample, classify):
     """Real writers: 200 of the UCI digits scikit-learn ships (43 writers, 8x8,
     filling the frame), upscaled to 64x64 as a user would send them. None is
-    blank, and the pipeline reads them as well as the plain recipe, or nearly."""
+    blank, and the pipeline reads them at least as well as the plain recipe."""
     load_digits = pytest.importorskip("sklearn.datasets").load_digits
     digits = load_digits()
     images, labels = digits.images[:200], digits.target[:200]
@@ -311,10 +311,11 @@ def test_real_writers_8x8_digits_are_read(resample, classify):
     plain = np.stack([baseline.plain_to_mnist(s) for s in sources])
     accuracy = float(np.mean(classify(ours).argmax(1) == labels))
     plain_accuracy = float(np.mean(classify(plain).argmax(1) == labels))
-    # Blocky ones are read from their 8x8 source pixels: 0.985 (0.970 without).
-    floor = 0.98 if resample == "nearest" else 0.95
+    # Blocky ones are read from their 8x8 source pixels: 0.985 (0.970 without);
+    # smooth ones 0.975 (0.970 before the low-resolution reading needed a margin).
+    floor = 0.98 if resample == "nearest" else 0.97
     assert accuracy >= floor, f"{resample}: {accuracy:.3f}"
-    assert accuracy >= plain_accuracy - 0.01, f"{accuracy:.3f} against plain {plain_accuracy:.3f}"
+    assert accuracy >= plain_accuracy, f"{accuracy:.3f} against plain {plain_accuracy:.3f}"
 
 
 def test_noise_and_flat_images_are_blank():
@@ -363,6 +364,39 @@ def test_the_low_resolution_reading_undoes_a_blocky_upscale(mnist_test):
         assert low.method == "low-resolution"
         expected = baseline.plain_to_mnist(gray, dark_ink=True)
         assert _correlation(low.image28, expected) > 0.99
+
+
+def test_a_low_resolution_reading_must_be_surer_by_a_margin(mnist_test):
+    """The low-resolution reading is taken only when the classifier is surer of it
+    than of the plain one by LOW_RESOLUTION_MARGIN: shrunk to 8 px, some writers'
+    bold digits become a confident '1'."""
+    x, _ = mnist_test
+    crop = ink_box_crop(x[0])
+    image = np.asarray(
+        Image.fromarray(to_uint8(1.0 - 0.9 * crop)).resize((64, 64), Image.BILINEAR),
+        np.float32,
+    ) / 255.0
+    plain = normalise.plain_reading(image, dark_ink=True)
+    small = [
+        normalise.low_resolution_reading(image, plain, side).image28
+        for side in (normalise.LOW_RESOLUTION, normalise.LOW_RESOLUTION_CHECK)
+    ]
+
+    def classifier(low_confidence):
+        def classify(images):
+            out = np.zeros((len(images), 10), np.float32)
+            for row, im in zip(out, images):
+                if any(np.allclose(im, s) for s in small):
+                    row[1] = low_confidence  # the shrunk readings: a '1'
+                else:
+                    row[7] = 0.8
+            return out
+
+        return classify
+
+    margin = normalise.LOW_RESOLUTION_MARGIN
+    assert preprocess.preprocess(image, classifier(0.8 + margin / 2)).method == "plain"
+    assert preprocess.preprocess(image, classifier(0.8 + 2 * margin)).method == "low-resolution"
 
 
 def test_source_pixels_finds_what_a_blocky_enlargement_was_made_from():

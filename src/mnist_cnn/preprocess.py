@@ -30,6 +30,7 @@ from .vision.loading import MAX_PIXELS, ImageSource, load_image, source_name
 from .vision.normalise import (
     LOW_RESOLUTION,
     LOW_RESOLUTION_CHECK,
+    LOW_RESOLUTION_MARGIN,
     MAX_INK_DEPTH,
     MAX_LOOPS,
     MAX_STROKES_ACROSS,
@@ -56,6 +57,7 @@ from .vision.normalise import (
 __all__ = [
     "LOW_RESOLUTION",
     "LOW_RESOLUTION_CHECK",
+    "LOW_RESOLUTION_MARGIN",
     "MAX_INK_DEPTH",
     "MAX_LOOPS",
     "MAX_PIXELS",
