@@ -32,7 +32,9 @@ by side, and reads whole numbers: ``--numbers`` composed as in
 ``--amounts`` per kind of written amount
 (:func:`mnist_cnn.data.synthetic.compose_amount`: separators, trailing dashes,
 underlines, patterned and ruled paper, small sizes, dates with '/', sums with
-'+' and '=', a leading '$', a sloping line, a printed box or comb). Last,
+'+' and '=', a leading '$', a sloping line, a printed box or comb, and a
+cheque's amount with all of a '$', separators, a dash, security paper and a
+small hand at once). Last,
 how often ``predict`` marks its answer uncertain: the first ``--clean`` test
 digits (wrongly) and ``--not-digits`` drawings of each kind in
 :mod:`mnist_cnn.vision.not_digits` (rightly). Results go to

@@ -129,7 +129,15 @@ AMOUNT_KINDS = (
     "tilted",
     "boxed",
     "comb",
+    "cheque",
 )
+
+#: Kinds of amount that combine the parts other kinds show one at a time. A
+#: cheque's courtesy amount (as on Chilean and Swiss cheques): small, after a
+#: '$', thousands separated, ended by a dash, on security paper.
+_AMOUNT_PARTS = {
+    "cheque": ("small", "currency", "thousands", "trailing_dash", "patterned_paper"),
+}
 
 
 # How ``compose_amount`` writes N digits as a date: digits per run between
@@ -283,7 +291,8 @@ def compose_amount(
     cell of a printed comb (a form's field: closed, or open, a rule under the
     digits with ticks 0.2-0.6 of their height between them); their lines are
     1-3 px, black to dark grey, under the ink (lighter ones are not ink and
-    do no harm).
+    do no harm). ``cheque`` combines ``small``, ``currency``, ``thousands``,
+    ``trailing_dash`` and ``patterned_paper``, as a cheque's amount is written.
 
     Args:
         digits: ``(N, 28, 28)`` uint8 MNIST digits, N >= 1.
@@ -302,7 +311,8 @@ def compose_amount(
     """
     if kind not in AMOUNT_KINDS:
         raise ValueError(f"kind must be one of {', '.join(AMOUNT_KINDS)}, got {kind!r}")
-    if kind == "small":
+    parts = _AMOUNT_PARTS.get(kind, (kind,))
+    if "small" in parts:
         height = int(rng.integers(30, 46))
     count = len(digits)
     # The sequence to lay out: digit indices and mark names.
@@ -310,11 +320,9 @@ def compose_amount(
     separator = "dot" if rng.random() < 0.5 else "comma"
     if kind in ("decimal", "tilted", "boxed") and count >= 3:
         items.insert(count - 2, separator)
-    elif kind == "thousands" and count >= 4:
+    elif "thousands" in parts and count >= 4:
         for position in range(count - 3, 0, -3):
             items.insert(position, separator)
-    elif kind == "trailing_dash":
-        items += [["dash"], ["dot", "dash"], ["slash", "dash"]][int(rng.integers(3))]
     elif kind == "date":
         if date_layout is None:
             options = _DATE_LAYOUTS.get(count, [(2, 2, count - 4)])
@@ -330,7 +338,9 @@ def compose_amount(
         equals = int(rng.integers(plus + 1, count))
         items.insert(equals, "equals")
         items.insert(plus, "plus")
-    elif kind == "currency":
+    if "trailing_dash" in parts:
+        items += [["dash"], ["dot", "dash"], ["slash", "dash"]][int(rng.integers(3))]
+    if "currency" in parts:
         items.insert(0, "currency")
     placed = []
     for item in items:
@@ -401,7 +411,7 @@ def compose_amount(
             printed[y0:y1, side : side + rule] = True
         paper[printed] = rng.uniform(0.1, 0.35)
         marks.append("box")
-    if kind == "patterned_paper":
+    if "patterned_paper" in parts:
         yy, xx = np.mgrid[0 : canvas.shape[0], 0 : canvas.shape[1]].astype(np.float32)
         period = rng.uniform(0.15, 0.3) * height
         amplitude = rng.uniform(0.05, 0.15) * height

@@ -412,9 +412,10 @@ def _shape_mark(
         band: ``(top, bottom)`` of the line's tall digits.
         digits: The line's other tall digits.
 
-    * ``"currency"``: the first piece on the line, before two digits or
-      more, covering their band, 1.15 times as tall as the tallest of them
-      or more, with a stroke through it from top to bottom
+    * ``"currency"``: the first piece on the line, before a digit or more
+      (two touching digits may be one piece), covering their band, 1.15
+      times their median height or more (a '/' or a long '7' after it
+      may be as tall as the '$'), with a stroke through it from top to bottom
       (:func:`_stroke_through`): a '$'. A '$' no taller than the digits, or
       a '€', is read as a digit.
     * ``"equals"``: two flat pieces, one over the other, lower than 0.7 of
@@ -437,13 +438,13 @@ def _shape_mark(
     before = sum(_centre(d.box) < centre_x for d in digits)
     after = sum(_centre(d.box) > centre_x for d in digits)
     mask = np.isin(labels[y0:y1, x0:x1], group.labels)
-    if after >= 2 and not before:
+    if after >= 1 and not before:
         # Measured against the digits after it: a tall mark would stretch the band.
         digits_top = float(np.median([d.box[1] for d in digits]))
         digits_bottom = float(np.median([d.box[3] for d in digits]))
         digits_span = digits_bottom - digits_top
         if (
-            group.height >= 1.15 * max(d.height for d in digits)
+            group.height >= 1.15 * float(np.median([d.height for d in digits]))
             and y0 <= digits_top + 0.1 * digits_span
             and y1 >= digits_bottom - 0.1 * digits_span
             and _stroke_through(mask)
