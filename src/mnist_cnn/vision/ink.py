@@ -71,6 +71,8 @@ _LOW_FRACTION = 0.3
 _BOX_LEVEL = 0.15
 # The paper beside a desk fills at least this fraction of its convex hull.
 _MIN_PAPER_SOLIDITY = 0.95
+# At most this fraction of what lies outside the paper may be bright ground.
+_MAX_GROUND_OUTSIDE = 0.1
 
 
 @dataclass(frozen=True)
@@ -277,8 +279,10 @@ def _mask_outside_paper(work: np.ndarray) -> tuple[np.ndarray, bool]:
     At a coarse scale, where strokes vanish, the paper is the largest bright
     region; when the rest is much darker (under 45 % of the paper's
     brightness, darker than shadows usually make it) and covers at least 15 %
-    of the picture's rim, and the paper is convex (a page, not the ground
-    between the strokes of a tightly cropped digit), everything outside the
+    of the picture's rim, the paper is convex (a page, not the ground
+    between the strokes of a tightly cropped digit) and little bright ground
+    lies beyond it (a desk is dark; a '7''s bar along the top of a cut-out
+    leaves ground on both sides of its stem), everything outside the
     paper (its holes filled, so the writing stays inside) takes the paper's
     median brightness.
     """
@@ -313,6 +317,10 @@ def _mask_outside_paper(work: np.ndarray) -> tuple[np.ndarray, bool]:
     # around the dark part is the ground of a tightly cropped digit, and the
     # dark part one of its strokes (often, in a blurry low-resolution scan).
     if _solidity(paper) < _MIN_PAPER_SOLIDITY:
+        return work, False
+    # A desk is dark. Bright ground beyond the "paper" is the rest of the ground
+    # of a cut-out digit, which a stroke along the side (a '7''s bar) cut in two.
+    if (bright & ~paper).sum() > _MAX_GROUND_OUTSIDE * outside.sum():
         return work, False
     level = float(np.median(small[paper & bright]))
     full = (
