@@ -372,10 +372,13 @@ def test_a_low_resolution_reading_must_be_surer_by_a_margin(mnist_test):
     bold digits become a confident '1'."""
     x, _ = mnist_test
     crop = ink_box_crop(x[0])
-    image = np.asarray(
-        Image.fromarray(to_uint8(1.0 - 0.9 * crop)).resize((64, 64), Image.BILINEAR),
-        np.float32,
-    ) / 255.0
+    image = (
+        np.asarray(
+            Image.fromarray(to_uint8(1.0 - 0.9 * crop)).resize((64, 64), Image.BILINEAR),
+            np.float32,
+        )
+        / 255.0
+    )
     plain = normalise.plain_reading(image, dark_ink=True)
     small = [
         normalise.low_resolution_reading(image, plain, side).image28
@@ -385,7 +388,7 @@ def test_a_low_resolution_reading_must_be_surer_by_a_margin(mnist_test):
     def classifier(low_confidence):
         def classify(images):
             out = np.zeros((len(images), 10), np.float32)
-            for row, im in zip(out, images):
+            for row, im in zip(out, images, strict=True):
                 if any(np.allclose(im, s) for s in small):
                     row[1] = low_confidence  # the shrunk readings: a '1'
                 else:
