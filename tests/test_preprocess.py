@@ -402,6 +402,52 @@ def test_a_low_resolution_reading_must_be_surer_by_a_margin(mnist_test):
     assert preprocess.preprocess(image, classifier(0.8 + 2 * margin)).method == "low-resolution"
 
 
+def test_a_digit_stretched_to_a_square_frame_is_also_read_narrowed():
+    """A digit filling a square frame to all four sides may have lost its aspect
+    (a stretched '1' with a flag looks like a '7'): its narrowed reading is a
+    candidate, taken when the classifier is surer of it by NARROWED_MARGIN. A
+    frame that is not square keeps the digit's own aspect: no narrowed reading."""
+    one = Image.new("L", (32, 32), 0)
+    draw = ImageDraw.Draw(one)
+    draw.line([(12, 11), (19, 2)], fill=255, width=3)
+    draw.line([(19, 2), (18, 30)], fill=255, width=3)
+    crop = ink_box_crop(np.asarray(one))
+    stretched = CUTOUT_VARIANTS["stretched_square"](np.asarray(one), np.random.default_rng(0))
+    image = np.asarray(stretched, np.float32) / 255.0
+    plain = normalise.plain_reading(image)
+    narrow = normalise.narrowed_reading(image, plain)
+    assert narrow.method == "narrowed"
+    columns = np.flatnonzero((narrow.image28 > 0.3).any(axis=0))
+    assert np.ptp(columns) + 1 < 0.6 * baseline.MNIST_BOX  # a '1''s width, not 20 px
+
+    def width(im):
+        return np.ptp(np.flatnonzero((im > 0.3).any(axis=0))) + 1
+
+    def classifier(narrow_confidence, narrower_than):
+        def classify(images):
+            out = np.zeros((len(images), 10), np.float32)
+            for row, im in zip(out, images, strict=True):
+                if width(im) < narrower_than:
+                    row[1] = narrow_confidence
+                else:
+                    row[7] = 0.8
+            return out
+
+        return classify
+
+    margin = normalise.NARROWED_MARGIN
+    below = width(narrow.image28) + 1
+    assert preprocess.preprocess(image, classifier(0.8 + margin / 2, below)).method != "narrowed"
+    assert preprocess.preprocess(image, classifier(0.8 + 2 * margin, below)).method == "narrowed"
+    # The same '1' cut out with its own aspect (a tall frame) is not narrowed,
+    # however sure the classifier would be of a '1' narrower than it.
+    tall = to_uint8(1.0 - 0.9 * np.repeat(np.repeat(crop, 4, axis=0), 4, axis=1))
+    tall_reading = normalise.plain_reading(np.asarray(tall, np.float32) / 255.0)
+    narrower = classifier(1.0, width(tall_reading.image28))
+    assert normalise.sides_touched(tall_reading.mask) == 4
+    assert preprocess.preprocess(tall, narrower).method != "narrowed"
+
+
 def test_source_pixels_finds_what_a_blocky_enlargement_was_made_from():
     rng = np.random.default_rng(3)
     source = rng.random((8, 6)).astype(np.float32)  # no two neighbouring rows alike
