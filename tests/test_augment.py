@@ -7,6 +7,7 @@ from mnist_cnn.training.augment import (
     RandomStrokeWidth,
     build_augmenter,
 )
+from mnist_cnn.vision.degrade import add_flag
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +58,31 @@ def test_augmented_batches_reshuffle_each_epoch(batch):
     assert sorted(np.concatenate([data[i][1] for i in range(4)]).argmax(1).tolist()) == sorted(
         (np.arange(64) % 10).tolist()
     )
+
+
+def test_a_flag_is_drawn_from_the_top_of_a_ones_stem_down_to_the_left(mnist_test):
+    x, y = mnist_test
+    rng = np.random.default_rng(0)
+    for digit in x[y == 1][:20]:
+        flagged = add_flag(digit, rng)
+        assert flagged.shape == digit.shape and flagged.dtype == np.uint8
+        assert np.all(flagged >= digit)  # the '1' itself is kept
+        added = (flagged > 127) & ~(digit > 127)
+        assert added.sum() >= 3, "no flag"
+        rows, cols = np.nonzero(digit > 127)
+        top = rows.min()
+        ay, ax = np.nonzero(added)
+        # Below the top of the stem, left of where it starts, in its upper part.
+        assert ay.min() >= top - 1 and np.median(ay) < top + 0.6 * np.ptp(rows)
+        assert np.median(ax) < np.flatnonzero(digit[top] > 127).mean()
+    np.testing.assert_array_equal(add_flag(np.zeros((28, 28), np.uint8), rng), 0)
+
+
+def test_augmented_batches_flag_only_ones(batch):
+    y = np.eye(10, dtype=np.float32)[np.arange(64) % 10]
+    plain = AugmentedBatches(batch, y, batch_size=16, seed=0)
+    flagged = AugmentedBatches(batch, y, batch_size=16, seed=0, flagged_ones=1.0)
+    changed = np.flatnonzero(np.abs(flagged.x - batch).max(axis=(1, 2, 3)) > 0)
+    assert len(changed) > 0 and set((np.arange(64) % 10)[changed].tolist()) == {1}
+    assert np.all(flagged.x >= batch - 1e-6)
+    np.testing.assert_array_equal(plain.x, batch)  # the caller's array is left alone

@@ -41,6 +41,8 @@ def test_is_frozen():
         ("train_limit", 0, "train_limit must be an integer >= 1"),
         ("dataset", "emnist", "dataset must be one of mnist, fashion-mnist, idx"),
         ("dataset", "idx", "dataset idx needs its folder: add --data-dir FOLDER"),
+        ("flagged_ones", 1.5, r"flagged_ones must be in \[0, 1\], got 1.5"),
+        ("flagged_ones", 0.5, "flagged_ones needs augment"),
     ],
 )
 def test_bad_values_are_named(field, value, message):

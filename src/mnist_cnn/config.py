@@ -68,6 +68,10 @@ class TrainConfig:
             each epoch as a real input looks after normalisation (stretched to
             a square, 1-bit, down-and-up sampled, hairline or bold strokes;
             :mod:`mnist_cnn.vision.degrade`), in [0, 1]. 0 turns it off.
+        flagged_ones: With ``augment``, the fraction of the training set's
+            '1's given a flag from the top of the stem down to the left, as
+            many writers outside the US write a '1' (MNIST's writers rarely
+            did; :func:`mnist_cnn.vision.degrade.add_flag`), in [0, 1].
         learning_rate: Adam's learning rate (Keras's default is 0.001); with
             ``"onecycle"``, the peak.
         adam_beta_1: Adam's first-moment decay (Keras's default 0.9).
@@ -126,6 +130,14 @@ class TrainConfig:
         metadata={
             "help": "with --augment, fraction of images shown as stretched, 1-bit, "
             "low-resolution or bold/hairline scans after normalisation",
+            "metavar": "RATE",
+        },
+    )
+    flagged_ones: float = field(
+        default=0.0,
+        metadata={
+            "help": "with --augment, fraction of the '1's given a flag (the '1' of "
+            "many writers outside the US)",
             "metavar": "RATE",
         },
     )
@@ -228,6 +240,10 @@ class TrainConfig:
             raise ConfigError(f"real_inputs must be in [0, 1], got {self.real_inputs!r}")
         if self.real_inputs and not self.augment:
             raise ConfigError("real_inputs needs augment (add --augment)")
+        if not isinstance(self.flagged_ones, (int, float)) or not 0.0 <= self.flagged_ones <= 1.0:
+            raise ConfigError(f"flagged_ones must be in [0, 1], got {self.flagged_ones!r}")
+        if self.flagged_ones and not self.augment:
+            raise ConfigError("flagged_ones needs augment (add --augment)")
         _check_int("steps_per_execution", self.steps_per_execution, minimum=0)
         for name in ("train_limit", "test_limit"):
             value = getattr(self, name)

@@ -172,6 +172,9 @@ class AugmentedBatches(keras.utils.PyDataset):
             augmentations. Each image's real-input form is drawn once, when
             the batches are made (about 1 ms per image), and the epoch's
             random rotation, zoom, shear and shifts vary it from then on.
+        flagged_ones: fraction of the '1's given a flag
+            (:func:`mnist_cnn.vision.degrade.add_flag`) once, when the batches
+            are made, before their real-input forms are drawn.
     """
 
     def __init__(
@@ -182,6 +185,7 @@ class AugmentedBatches(keras.utils.PyDataset):
         seed: int = 0,
         chunk: int = 4096,
         real_inputs: float = 0.0,
+        flagged_ones: float = 0.0,
     ) -> None:
         super().__init__()
         if len(x) != len(y):
@@ -193,6 +197,16 @@ class AugmentedBatches(keras.utils.PyDataset):
         self.augmenter = build_augmenter(seed)
         self.real_inputs = real_inputs
         self.degraded = None
+        if flagged_ones > 0:
+            from ..vision.degrade import add_flag
+
+            frng = np.random.default_rng([seed, 2])
+            ones = np.flatnonzero(np.asarray(y).argmax(axis=1) == 1)
+            ones = ones[frng.random(len(ones)) < flagged_ones]
+            self.x = x = np.array(x, dtype=np.float32, copy=True)
+            for i in ones:
+                digit = np.clip(np.rint(x[i, ..., 0] * 255.0), 0, 255).astype(np.uint8)
+                x[i, ..., 0] = add_flag(digit, frng) / np.float32(255.0)
         if real_inputs > 0:
             from ..vision.degrade import degrade_batch
 

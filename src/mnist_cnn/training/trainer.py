@@ -456,7 +456,12 @@ def train(
             from .augment import AugmentedBatches
 
             fit_args["x"] = AugmentedBatches(
-                x_fit, y_fit, config.batch_size, config.seed, real_inputs=config.real_inputs
+                x_fit,
+                y_fit,
+                config.batch_size,
+                config.seed,
+                real_inputs=config.real_inputs,
+                flagged_ones=config.flagged_ones,
             )
         else:
             fit_args = {"x": x_fit, "y": y_fit, "batch_size": config.batch_size, "shuffle": True}
