@@ -192,7 +192,7 @@ def uci_digits(predictor: Predictor) -> dict:
 # Another hand: the 250 digits (25 of each) drawn at 32x32, tight to their ink,
 # that pyclustering ships as sample images. Read from its source archive
 # (GPL-3.0; fetched with pip, never copied into this repository). Looked at
-# while building: they showed a '7''s bar along the top taken for a desk.
+# while building: they showed a '7's bar along the top taken for a desk.
 DRAWN_PACKAGE = "pyclustering==0.10.1.2"
 DRAWN_NAME = re.compile(r"/samples/images/digits/Digit_(\d)_Sample\d+\.png$")
 

@@ -418,7 +418,7 @@ def test_a_digit_stretched_to_a_square_frame_is_also_read_narrowed():
     narrow = normalise.narrowed_reading(image, plain)
     assert narrow.method == "narrowed"
     columns = np.flatnonzero((narrow.image28 > 0.3).any(axis=0))
-    assert np.ptp(columns) + 1 < 0.6 * baseline.MNIST_BOX  # a '1''s width, not 20 px
+    assert np.ptp(columns) + 1 < 0.6 * baseline.MNIST_BOX  # a '1' is that narrow, not 20 px
 
     def width(im):
         return np.ptp(np.flatnonzero((im > 0.3).any(axis=0))) + 1

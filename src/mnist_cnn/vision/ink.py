@@ -281,7 +281,7 @@ def _mask_outside_paper(work: np.ndarray) -> tuple[np.ndarray, bool]:
     brightness, darker than shadows usually make it) and covers at least 15 %
     of the picture's rim, the paper is convex (a page, not the ground
     between the strokes of a tightly cropped digit) and little bright ground
-    lies beyond it (a desk is dark; a '7''s bar along the top of a cut-out
+    lies beyond it (a desk is dark; a '7's bar along the top of a cut-out
     leaves ground on both sides of its stem), everything outside the
     paper (its holes filled, so the writing stays inside) takes the paper's
     median brightness.
@@ -319,7 +319,7 @@ def _mask_outside_paper(work: np.ndarray) -> tuple[np.ndarray, bool]:
     if _solidity(paper) < _MIN_PAPER_SOLIDITY:
         return work, False
     # A desk is dark. Bright ground beyond the "paper" is the rest of the ground
-    # of a cut-out digit, which a stroke along the side (a '7''s bar) cut in two.
+    # of a cut-out digit, which a stroke along the side (a '7's bar) cut in two.
     if (bright & ~paper).sum() > _MAX_GROUND_OUTSIDE * outside.sum():
         return work, False
     level = float(np.median(small[paper & bright]))
