@@ -447,8 +447,8 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     a digit whose ink touches so much of the frame
     that the border does not show the polarity is also read both ways, a
     digit cut out to its box (ink within 5 % of two sides or more) is also
-    read at low resolution (:func:`low_resolution_reading`), a digit filling
-    a square frame to all four sides (perhaps stretched to it) is also read
+    read at low resolution (:func:`low_resolution_reading`), a digit whose
+    ink meets all four edges of a square frame (perhaps stretched to it) is also read
     narrowed (:func:`narrowed_reading`), and the classifier keeps the surer
     reading (a low-resolution one only when surer by
     :data:`LOW_RESOLUTION_MARGIN`, a narrowed one by :data:`NARROWED_MARGIN`).
@@ -525,12 +525,14 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     if readings and classify is not None and touched >= 2:
         low = [low_resolution_reading(work, r) for r in readings]
         check = [low_resolution_reading(work, r, LOW_RESOLUTION_CHECK) for r in readings]
-    # A digit that fills a square frame to all four sides may have been
+    # A digit whose ink meets all four edges of a square frame may have been
     # stretched to it: it is also read narrowed (a stretched '1' is no '7').
     narrowed: list[PlainReading] = []
     height, width = work.shape
     square = abs(height - width) <= _SQUARE * max(height, width)
-    if readings and classify is not None and touched == 4 and square:
+    mask = plain.mask
+    edges = mask[0].any() and mask[-1].any() and mask[:, 0].any() and mask[:, -1].any()
+    if readings and classify is not None and square and edges:
         narrowed = [narrowed_reading(work, r) for r in readings]
     use_page = page is not None and needs_page
     if use_page:
