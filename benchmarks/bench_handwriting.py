@@ -224,7 +224,7 @@ def drawn_digits(predictor: Predictor, cache: Path) -> dict:
                 labels.append(int(match.group(1)))
     labels = np.array(labels)
     # White ink on black, as the variants take an MNIST digit.
-    ink = [255 - np.asarray(preprocess.load_image(f) * 255.0 + 0.5, np.uint8) for f in files]
+    ink = [255 - variants.to_uint8(preprocess.load_image(f)) for f in files]
     kinds = {"as_drawn": files}
     for name, variant in variants.CUTOUT_VARIANTS.items():
         vrng = np.random.default_rng(0)

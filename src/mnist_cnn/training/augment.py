@@ -197,20 +197,21 @@ class AugmentedBatches(keras.utils.PyDataset):
         self.augmenter = build_augmenter(seed)
         self.real_inputs = real_inputs
         self.degraded = None
+        if flagged_ones > 0 or real_inputs > 0:
+            digits = np.clip(np.rint(np.asarray(x)[..., 0] * 255.0), 0, 255).astype(np.uint8)
         if flagged_ones > 0:
             from ..vision.degrade import add_flag
 
             frng = np.random.default_rng([seed, 2])
             ones = np.flatnonzero(np.asarray(y).argmax(axis=1) == 1)
             ones = ones[frng.random(len(ones)) < flagged_ones]
-            self.x = x = np.array(x, dtype=np.float32, copy=True)
             for i in ones:
-                digit = np.clip(np.rint(x[i, ..., 0] * 255.0), 0, 255).astype(np.uint8)
-                x[i, ..., 0] = add_flag(digit, frng) / np.float32(255.0)
+                digits[i] = add_flag(digits[i], frng)
+            self.x = np.array(x, dtype=np.float32, copy=True)
+            self.x[ones, ..., 0] = digits[ones] / np.float32(255.0)
         if real_inputs > 0:
             from ..vision.degrade import degrade_batch
 
-            digits = np.clip(np.rint(np.asarray(x)[..., 0] * 255.0), 0, 255).astype(np.uint8)
             self.degraded = degrade_batch(digits, np.random.default_rng([seed, 1]))[..., None]
         self._prepare()
 

@@ -353,11 +353,12 @@ def source_pixels(work: np.ndarray) -> np.ndarray | None:
     return work[np.ix_(rows, cols)]
 
 
-def sides_touched(mask: np.ndarray) -> int:
-    """How many sides of the frame the ink in ``mask`` comes within 5 % of (0-4).
+def sides_touched(mask: np.ndarray, within: float = 0.05) -> int:
+    """How many sides of the frame the ink in ``mask`` comes within ``within`` of (0-4),
+    as a fraction of the frame (0: the ink meets the side).
 
-    Two or more: the frame is the digit's own box (a scan cut out to it),
-    not a page around it.
+    Two or more within 5 %: the frame is the digit's own box (a scan cut out
+    to it), not a page around it.
     """
     if not mask.any():
         return 0
@@ -370,7 +371,7 @@ def sides_touched(mask: np.ndarray) -> int:
         cols[0] / width,
         (width - 1 - cols[-1]) / width,
     )
-    return sum(margin <= 0.05 for margin in margins)
+    return sum(margin <= within for margin in margins)
 
 
 def _ruled(mask: np.ndarray) -> bool:
@@ -530,9 +531,7 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     narrowed: list[PlainReading] = []
     height, width = work.shape
     square = abs(height - width) <= _SQUARE * max(height, width)
-    mask = plain.mask
-    edges = mask[0].any() and mask[-1].any() and mask[:, 0].any() and mask[:, -1].any()
-    if readings and classify is not None and square and edges:
+    if readings and classify is not None and square and sides_touched(plain.mask, 0.0) == 4:
         narrowed = [narrowed_reading(work, r) for r in readings]
     use_page = page is not None and needs_page
     if use_page:
