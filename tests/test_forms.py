@@ -185,7 +185,9 @@ def test_a_faint_thin_box_is_found_though_the_threshold_breaks_it():
     gray = np.full(box.shape, 0.92, np.float32)
     gray[box] = 0.5
     gray[writing] = 0.05
-    turned = Image.fromarray((gray * 255).astype(np.uint8)).rotate(1.2, Image.BILINEAR, fillcolor=235)
+    turned = Image.fromarray((gray * 255).astype(np.uint8)).rotate(
+        1.2, Image.BILINEAR, fillcolor=235
+    )
     gray = np.asarray(turned, np.float32) / 255.0
     light = gray > baseline.otsu_threshold(gray)
     assert forms.find_form_lines(~light) is None  # the threshold alone misses it

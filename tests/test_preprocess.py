@@ -296,7 +296,7 @@ def test_cut_out_scans_are_read(name, mnist_test, classify):
 
 @pytest.mark.parametrize("resample", ["bilinear", "nearest"])
 def test_real_writers_8x8_digits_are_read(resample, classify):
-    """Real writers: 200 of the UCI digits scikit-learn ships (43 writers, 8x8,
+    """Real writers: 200 of the UCI digits scikit-learn ships (13 writers, 8x8,
     filling the frame), upscaled to 64x64 as a user would send them. None is
     blank, and the pipeline reads them at least as well as the plain recipe."""
     load_digits = pytest.importorskip("sklearn.datasets").load_digits
