@@ -72,6 +72,11 @@ class TrainConfig:
             '1's given a flag from the top of the stem down to the left, as
             many writers outside the US write a '1' (MNIST's writers rarely
             did; :func:`mnist_cnn.vision.degrade.add_flag`), in [0, 1].
+        uci_writers: Also fit on the UCI training set's 3,823 digits by 30
+            writers (8x8, shipped in ``mnist_cnn/data/uci``), each upscaled
+            bilinear and nearest and normalised as ``predict`` normalises
+            (:mod:`mnist_cnn.training.real_writers`); validation stays the
+            dataset's own. Needs ``dataset="mnist"``.
         learning_rate: Adam's learning rate (Keras's default is 0.001); with
             ``"onecycle"``, the peak.
         adam_beta_1: Adam's first-moment decay (Keras's default 0.9).
@@ -139,6 +144,13 @@ class TrainConfig:
             "help": "with --augment, fraction of the '1's given a flag (the '1' of "
             "many writers outside the US)",
             "metavar": "RATE",
+        },
+    )
+    uci_writers: bool = field(
+        default=False,
+        metadata={
+            "help": "also fit on the UCI training set's 3,823 8x8 digits by 30 writers, "
+            "normalised as predict normalises (never in validation)"
         },
     )
     learning_rate: float = field(
@@ -244,6 +256,10 @@ class TrainConfig:
             raise ConfigError(f"flagged_ones must be in [0, 1], got {self.flagged_ones!r}")
         if self.flagged_ones and not self.augment:
             raise ConfigError("flagged_ones needs augment (add --augment)")
+        if self.uci_writers and self.dataset != "mnist":
+            raise ConfigError(
+                f"uci_writers adds handwritten digits to MNIST; dataset is {self.dataset!r}"
+            )
         _check_int("steps_per_execution", self.steps_per_execution, minimum=0)
         for name in ("train_limit", "test_limit"):
             value = getattr(self, name)

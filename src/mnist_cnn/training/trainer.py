@@ -428,6 +428,15 @@ def train(
     else:
         fit_raw, val_raw = split_validation(x_train_raw, y_train_raw, config.validation_split)
     del x_test_raw, y_test_raw, data
+    if config.uci_writers:
+        from .real_writers import uci_training_images
+
+        x_uci, y_uci = uci_training_images()
+        log(f"Adding {len(x_uci)} UCI training-set digits (30 writers) to the images fitted on")
+        fit_raw = (
+            np.concatenate([fit_raw[0], x_uci]),
+            np.concatenate([fit_raw[1], y_uci.astype(fit_raw[1].dtype)]),
+        )
     n_fit, n_val = len(fit_raw[0]), len(val_raw[0])
     has_val = n_val > 0
     log(
