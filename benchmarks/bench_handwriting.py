@@ -69,7 +69,7 @@ from mnist_cnn.data import datasets, synthetic
 from mnist_cnn.errors import ImageError
 from mnist_cnn.inference import Predictor
 from mnist_cnn.inference.verifier import Verifier
-from mnist_cnn.training.real_writers import load_uci_training_set
+from mnist_cnn.training.real_writers import load_uci_training_set, uci_pictures
 from mnist_cnn.vision import baseline, normalise, not_digits, variants
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,21 +162,12 @@ UCI_KINDS = {
 }
 
 
-def uci_sources(images: np.ndarray, resample: int, polarity: str) -> list[np.ndarray]:
-    """UCI 8x8 digits (ink counts 0-16) as 64x64 pictures, ``"dark"`` ink on light
-    paper or ``"light"`` on dark, upscaled with ``resample``."""
-    ink = images / 16.0
-    gray = 1.0 - 0.9 * ink if polarity == "dark" else 0.1 + 0.8 * ink
-    return [
-        np.asarray(Image.fromarray(variants.to_uint8(g)).resize((64, 64), resample)) for g in gray
-    ]
-
-
 def read_uci(predictor: Predictor, images, labels, kinds, label: str = "") -> dict:
     """UCI 8x8 digits as ``kinds`` (names of :data:`UCI_KINDS`), read three ways."""
     rows = {}
     for name in kinds:
-        sources = uci_sources(images, *UCI_KINDS[name])
+        resample, polarity = UCI_KINDS[name]
+        sources = uci_pictures(images, resample, dark_ink=polarity == "dark")
         rows[name] = {
             "family": "real",
             "count": len(sources),
@@ -208,7 +199,7 @@ def uci_training_writers(predictor: Predictor) -> dict:
     """The UCI training set's 30 writers, dark on light, upscaled bilinear and nearest."""
     images, labels = load_uci_training_set()
     kinds = ("uci_8x8_bilinear", "uci_8x8_nearest")
-    return read_uci(predictor, images.astype(np.float64), labels, kinds, "training set ")
+    return read_uci(predictor, images, labels, kinds, "training set ")
 
 
 # Another hand: the 250 digits (25 of each) drawn at 32x32, tight to their ink,

@@ -25,11 +25,12 @@ from PIL import Image
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_handwriting import UCI_LOOKED_AT, uci_sources  # noqa: E402
+from bench_handwriting import UCI_LOOKED_AT  # noqa: E402
 
 from mnist_cnn.data import datasets  # noqa: E402
 from mnist_cnn.errors import ImageError  # noqa: E402
 from mnist_cnn.inference import Predictor  # noqa: E402
+from mnist_cnn.training.real_writers import uci_pictures  # noqa: E402
 from mnist_cnn.vision import normalise, variants  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -63,7 +64,7 @@ def main() -> None:
         uci = load_digits()
         looked_at = uci.images[:UCI_LOOKED_AT]
         for name, resample in (("uci_bilinear", Image.BILINEAR), ("uci_nearest", Image.NEAREST)):
-            sources = uci_sources(looked_at, resample, "dark")
+            sources = uci_pictures(looked_at, resample)
             kinds[name] = normalised(sources), uci.target[:UCI_LOOKED_AT]
     except ImportError:
         print("scikit-learn is not installed: no UCI digits")

@@ -13,6 +13,7 @@ reads them).
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 
 import numpy as np
@@ -20,7 +21,7 @@ from PIL import Image
 
 from ..errors import DataError
 
-__all__ = ["load_uci_training_set", "uci_training_images"]
+__all__ = ["load_uci_training_set", "uci_pictures", "uci_training_images"]
 
 #: Digits of each class in the UCI training set, as UCI lists them.
 UCI_TRAINING_COUNTS = (376, 389, 380, 389, 387, 376, 377, 387, 380, 382)
@@ -51,12 +52,25 @@ def load_uci_training_set() -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
+def uci_pictures(images: np.ndarray, resample: int, dark_ink: bool = True) -> list[np.ndarray]:
+    """UCI 8x8 digits (ink counts 0-16) as a user would send them: uint8 64x64
+    pictures, dark ink on light paper (or light on dark), upscaled with ``resample``."""
+    from ..vision.variants import to_uint8
+
+    ink = np.asarray(images) / 16.0
+    gray = 1.0 - 0.9 * ink if dark_ink else 0.1 + 0.8 * ink
+    return [np.asarray(Image.fromarray(to_uint8(g)).resize((64, 64), resample)) for g in gray]
+
+
+@functools.lru_cache(maxsize=2)
 def uci_training_images(limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The UCI training set as ``predict`` sees it: uint8 ``(2N, 28, 28)``, white on black.
 
     Each digit is drawn dark on light paper, upscaled to 64x64 bilinear and
     nearest (a blurry and a blocky scan), and normalised by the vision
-    pipeline (no classifier: the plain reading). About 5 ms per image.
+    pipeline (no classifier: the plain reading). About 5 ms per image, so the
+    result is kept for the process (each fold of ``cv`` reuses it); the
+    arrays are read-only.
 
     Args:
         limit: Only the first ``limit`` digits (for tests).
@@ -66,10 +80,11 @@ def uci_training_images(limit: int | None = None) -> tuple[np.ndarray, np.ndarra
     images, labels = load_uci_training_set()
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
-    out = []
-    for resample in (Image.BILINEAR, Image.NEAREST):
-        for digit in images:
-            paper = np.round(255 * (1.0 - 0.9 * digit / 16.0)).astype(np.uint8)
-            big = np.asarray(Image.fromarray(paper).resize((64, 64), resample))
-            out.append(np.round(255 * np.clip(to_mnist(big), 0.0, 1.0)).astype(np.uint8))
-    return np.stack(out), np.concatenate([labels, labels]).astype(np.int64)
+    out = [
+        np.round(255 * np.clip(to_mnist(picture), 0.0, 1.0)).astype(np.uint8)
+        for resample in (Image.BILINEAR, Image.NEAREST)
+        for picture in uci_pictures(images, resample)
+    ]
+    x, y = np.stack(out), np.concatenate([labels, labels]).astype(np.int64)
+    x.flags.writeable = y.flags.writeable = False
+    return x, y
