@@ -133,8 +133,14 @@ LOW_RESOLUTION_MARGIN = 0.1
 #: '1's), and 400-1,000 held-out training digits per kind (none lost).
 NARROWED = 0.4
 NARROWED_MARGIN = 0.1
-#: A frame whose sides differ by at most this fraction is square.
-_SQUARE = 0.05
+# Where the frame leaves the polarity open and the two readings' ink is not
+# as many pieces, the reading whose ink is more pieces (the paper a bold digit
+# cuts up, or a digit broken in two) must be surer than the other by this.
+POLARITY_MARGIN = 0.25
+# Pieces under this fraction of the largest are scraps, not counted.
+_PIECE = 0.1
+#: A frame whose sides differ by at most this fraction is square (as a 16x15 scan is).
+_SQUARE = 0.1
 #: A plain reading whose paper varies by more than this fraction of the
 #: ink's contrast has uneven light or a textured ground: the page reading
 #: (background flattening) is then tried beside it.
@@ -446,7 +452,9 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     the digit (a form's field, :mod:`mnist_cnn.vision.forms`) is painted
     over in the paper's tone before either reading. Given ``classify``,
     a digit whose ink touches so much of the frame
-    that the border does not show the polarity is also read both ways, a
+    that the border does not show the polarity is also read both ways (the
+    way whose ink is more pieces must be surer by :data:`POLARITY_MARGIN`:
+    a digit is a stroke or a few, the paper a bold digit cuts up is more), a
     digit cut out to its box (ink within 5 % of two sides or more) is also
     read at low resolution (:func:`low_resolution_reading`), a digit whose
     ink meets all four edges of a square frame (perhaps stretched to it) is also read
@@ -510,12 +518,19 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     # The readings the classifier may arbitrate between. A desk along a side
     # is a structural finding: the page reading is taken outright.
     readings: list[PlainReading | None] = [plain] if plain.has_ink and not desk else []
+    doubtful = -1  # the reading whose polarity the pieces of ink doubt
     if readings and classify is not None and not plain.ruled and not plain.frame_decides:
         # Ink touching much of the frame (a bold or blurry digit filling its
         # box) leaves the polarity open: the classifier reads both ways.
         other = plain_reading(work, structure, dark_ink=not plain.inverted)
         if other.has_ink:
             readings.append(other)
+            # A digit is one stroke or a few; the paper it cuts up is more
+            # pieces. The polarity whose ink is more pieces must be surer
+            # (unless a form's box told the polarity).
+            pieces, other_pieces = _pieces(plain.mask), _pieces(other.mask)
+            if pieces != other_pieces and form is None:
+                doubtful = 0 if pieces > other_pieces else 1
     # A digit cut out to its box is also read at low resolution. At 8 px a 1-bit
     # slab or a blocky scan becomes a smooth digit, but a digit scanned with more
     # detail may turn into another one: a low-resolution reading counts only where
@@ -549,6 +564,12 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
             confidence[start:stop][~agree] = -1.0
         if narrowed:
             confidence[len(candidates) - len(narrowed) :] -= NARROWED_MARGIN
+        if doubtful >= 0:
+            # The doubted polarity's readings: plain, low-resolution, narrowed.
+            doubted = [doubtful]
+            doubted += [len(readings) + doubtful] if low else []
+            doubted += [len(readings) + len(low) + doubtful] if narrowed else []
+            confidence[doubted] -= POLARITY_MARGIN
         best = candidates[int(np.argmax(confidence))]
         use_page = best is None
         if best is not None:
@@ -601,6 +622,16 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
             [int(a) for a in areas],
         ),
     )
+
+
+def _pieces(mask: np.ndarray) -> int:
+    """Connected pieces (8-neighbour) of a kept-ink mask, not counting the scraps
+    (under :data:`_PIECE` of the largest piece) that a threshold leaves."""
+    labels, count = ndi.label(mask, structure=np.ones((3, 3), bool))
+    if count < 2:
+        return int(count)
+    areas = np.bincount(labels.ravel())[1:]
+    return int((areas >= _PIECE * areas.max()).sum())
 
 
 def count_side_by_side(boxes: list[tuple[int, int, int, int]], areas: list[int]) -> int:
