@@ -27,9 +27,9 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from . import baseline
-from .ink import long_runs
+from .ink import long_runs, measure_stroke_width
 
-__all__ = ["erase_lines", "find_box", "find_form_lines"]
+__all__ = ["erase_lines", "find_box", "find_edge_remnants", "find_form_lines"]
 
 # A box's top and bottom lines run across at least this fraction of the picture.
 _MIN_ACROSS = 0.45
@@ -46,6 +46,16 @@ _MAX_TICK = 0.85
 _MIN_TICKS_PRESENT = 0.75
 # Of the ink that is not the box's, at least this fraction lies inside it.
 _MIN_INSIDE = 0.6
+# What is left of a box the picture was cut at (find_edge_remnants): pieces of
+# ink lying wholly within this fraction of the shorter side from the edges,
+# running along at least _MIN_REMNANT of a side, at most _REMNANT_THINNER as
+# thick as the writing's strokes, and _GAP of a stroke's width clear of it.
+_EDGE_BAND = 0.05
+_MIN_REMNANT = 0.3
+_REMNANT_THINNER = 0.6
+_GAP = 0.5
+# A rule is at least this many times as long as it is thick.
+_MIN_ELONGATION = 10
 
 
 def _lines(mask: np.ndarray, length: int, limit: float) -> list[tuple[slice, slice, np.ndarray]]:
@@ -230,6 +240,85 @@ def find_box(gray: np.ndarray) -> tuple[np.ndarray, bool] | None:
         if lines is not None:
             return lines, dark_ink
     return None
+
+
+def find_edge_remnants(gray: np.ndarray) -> np.ndarray | None:
+    """What is left of a box along the edges of a picture cut at it, or ``None``.
+
+    A field cut out of a form at its box, or just inside it, keeps slivers of
+    the box's lines along its edges, often only part of a side (the form was
+    turned a little). They are too little of a box for :func:`find_box`, but
+    to the plain recipe they are ink that reaches the frame, and the digit
+    shrinks inside them. Where the paper shows just inside the edges (the
+    picture is dark ink on light paper), a piece of dark ink is such a sliver
+    when all of it lies within :data:`_EDGE_BAND` of the frame, it runs along
+    at least :data:`_MIN_REMNANT` of a side, as thick all along and
+    :data:`_MIN_ELONGATION` times as long as thick (a printed rule, not a
+    corner of paper that a bold digit cut off), it is thinner than the
+    writing's strokes by :data:`_REMNANT_THINNER` (the bar of a '7' or a '5'
+    cropped tightly is as thick as the rest of the digit), and it lies clear
+    of the writing by :data:`_GAP` of a stroke's width (a piece of a stroke
+    that the threshold broke off lies a pixel or two from the rest). Ink
+    other than the slivers must remain.
+
+    Args:
+        gray: float32 ``(h, w)`` in [0, 1], 1 = white.
+
+    Returns:
+        bool ``(h, w)``, the slivers' pixels, for :func:`erase_lines`.
+    """
+    height, width = gray.shape
+    if min(height, width) < 16:
+        return None
+    light = gray > baseline.otsu_threshold(gray)
+    band = max(2, round(_EDGE_BAND * min(height, width)))
+    # Just inside the slivers, the frame is the paper's, light: a printed form.
+    if not baseline.polarity_from_frame(light[band:-band, band:-band]):
+        return None
+    mask = ~light
+    labels, count = ndi.label(mask, structure=np.ones((3, 3), bool))
+    if count < 2:
+        return None
+    inner = np.zeros(mask.shape, bool)
+    inner[band:-band, band:-band] = True
+    objects = ndi.find_objects(labels)
+    slivers = []
+    for index, (rows, cols) in enumerate(objects, start=1):
+        piece = labels[rows, cols] == index
+        along = max((cols.stop - cols.start) / width, (rows.stop - rows.start) / height)
+        if along < _MIN_REMNANT or (inner[rows, cols] & piece).any():
+            continue
+        # A printed rule is a line, as thick all along (give or take a pixel).
+        across = piece.sum(axis=0 if piece.shape[1] >= piece.shape[0] else 1)
+        even = np.mean(np.abs(across - np.median(across)) <= 1) >= _MIN_EVEN
+        if even and len(across) >= _MIN_ELONGATION * across.mean():
+            slivers.append(index)
+    if not slivers:
+        return None
+    writing = mask & ~np.isin(labels, slivers)
+    if not writing.any():
+        return None
+    stroke = measure_stroke_width(writing)
+    # Clear of the writing: a piece of a stroke that the threshold broke off
+    # lies a pixel or two from the rest of it.
+    clear = ndi.distance_transform_edt(~writing) > max(2.0, _GAP * stroke)
+    slivers = [index for index in slivers if clear[labels == index].all()]
+    if not slivers:
+        return None
+    remnants = np.isin(labels, slivers)
+    # Without them, the border is the paper's (not where a bold light digit
+    # left strips of dark paper along the edges).
+    if not baseline.polarity_from_frame(light | remnants):
+        return None
+    # A sliver's thickness: its area over its length along the edges.
+    length = sum(
+        max(objects[index - 1][0].stop - objects[index - 1][0].start,
+            objects[index - 1][1].stop - objects[index - 1][1].start)
+        for index in slivers
+    )  # fmt: skip
+    if remnants.sum() / length > _REMNANT_THINNER * stroke:
+        return None
+    return remnants
 
 
 def erase_lines(gray: np.ndarray, lines: np.ndarray) -> np.ndarray:

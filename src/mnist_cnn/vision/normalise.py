@@ -453,8 +453,9 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     four sides, where no page shows), or the threshold took grid or ruling
     lines for ink (the page reading is taken, or, given ``classify``,
     whichever of the two the classifier is surer of). A printed box around
-    the digit (a form's field, :mod:`mnist_cnn.vision.forms`) is painted
-    over in the paper's tone before either reading. Given ``classify``,
+    the digit (a form's field, :mod:`mnist_cnn.vision.forms`), or what is
+    left of one along the edges of a picture cut at it, is painted over in
+    the paper's tone before either reading. Given ``classify``,
     a digit whose ink touches so much of the frame
     that the border does not show the polarity is also read both ways (the
     way whose ink is more pieces must be surer by :data:`POLARITY_MARGIN`:
@@ -502,6 +503,10 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
         lines, dark_ink = form
         page_gray = forms.erase_lines(gray, lines)
         work = page_gray if work.shape == gray.shape else forms.erase_lines(work, lines)
+    elif (remnants := forms.find_edge_remnants(work)) is not None:
+        # Slivers of a box the picture was cut at, along its edges, go the same way.
+        page_gray = forms.erase_lines(gray, remnants)
+        work = page_gray if work.shape == gray.shape else forms.erase_lines(work, remnants)
     plain = plain_reading(work, structure, dark_ink=dark_ink)
     touched = sides_touched(plain.mask)
     # Where the ink reaches all four sides no page shows around it, and a
