@@ -151,13 +151,20 @@ def read_kinds(predictor: Predictor, family: str, kinds, labels, label: str) -> 
     return rows
 
 
+# The stress corpus's photo kinds; the rest are cut-out scans.
+_FAMILIES = {
+    **{name: "photo" for name in variants.PHOTO_VARIANTS},
+    **{name: "photo, open" for name in variants.OPEN_VARIANTS},
+}
+
+
 def single_digits(predictor: Predictor, digits, labels, previous: dict[str, float]) -> dict:
     rows = {}
     for name, variant in variants.VARIANTS.items():
         vrng = np.random.default_rng(0)
         sources = [variant(d, vrng) for d in digits]
         rows[name] = {
-            "family": "photo" if name in variants.PHOTO_VARIANTS else "cut-out",
+            "family": _FAMILIES.get(name, "cut-out"),
             **read_three_ways(predictor, sources, labels),
         }
         if name in previous:

@@ -8,7 +8,9 @@ fall into three families:
 * **photos and drawings** with a margin around the digit (the pipeline's
   first test set): scaled into a page, off-centre, uneven light, squared
   paper, salt-and-pepper noise, thick and thin pens, a blue-ink JPEG, an
-  RGBA canvas, a page on a dark desk, a digit in a form's printed box;
+  RGBA canvas, a page on a dark desk, a digit in a form's printed box (and,
+  in :data:`OPEN_VARIANTS`, ruled notebook paper in uneven light, which the
+  pipeline does not read well yet);
 * **cut-out scans**, where the frame is the digit's own box and ink touches
   it: a tight crop (0-2 px margin) upscaled, a 1-bit scan, 8x8 and 16x16
   sources upscaled bilinear (blurry) or nearest (blocky), a digit stretched
@@ -35,6 +37,7 @@ from scipy import ndimage as ndi
 
 __all__ = [
     "CUTOUT_VARIANTS",
+    "OPEN_VARIANTS",
     "PHOTO_VARIANTS",
     "VARIANTS",
     "Variant",
@@ -166,6 +169,27 @@ def on_desk(d, rng):
     image[:, :50] = 0.18
     image[275:, :] = 0.22
     return to_uint8(image)
+
+
+def notebook(d, rng):
+    """A phone photo of ruled notebook paper: light blue lines every 32 px, a red
+    margin line crossing them, the light dimming by up to 35 % towards one
+    corner, a blue pen, the digit 90-200 px anywhere right of the margin, JPEG."""
+    height, width = 480, 360
+    paper = np.ones((height, width, 3), np.float32) * np.array([0.96, 0.95, 0.9], np.float32)
+    for row in range(int(rng.integers(10, 30)), height, 32):
+        paper[row : row + 2] = (0.6, 0.75, 0.95)
+    paper[:, 60:62] = (0.95, 0.45, 0.45)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    paper *= (1.0 - 0.35 * (xx / width) * (yy / height))[..., None]
+    size = int(rng.integers(90, 200))
+    top = int(rng.integers(20, height - size - 20))
+    left = int(rng.integers(80, width - size - 10))
+    ink = place(upscale(d, size), (height, width), top, left)[..., None]
+    rgb = paper * (1.0 - ink) + np.array([0.1, 0.15, 0.55], np.float32) * ink
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(rgb), mode="RGB").save(buffer, format="JPEG", quality=70)
+    return buffer.getvalue()
 
 
 def form_box(d, rng):
@@ -305,5 +329,12 @@ CUTOUT_VARIANTS: dict[str, Variant] = {
     **{f"{name}_light": _light_on_dark(make) for name, make in _CUTOUTS.items()},
 }
 
+#: Kinds the pipeline is known to read under the 0.97 target, reported by the
+#: handwriting benchmark and not yet held to it by the tests: ruled notebook
+#: paper photographed in uneven light (the margin line joins the ruling lines
+#: into one piece that the page reading does not drop, and the shadow is taken
+#: for ink by the plain one).
+OPEN_VARIANTS: dict[str, Variant] = {"notebook": notebook}
+
 #: Every variant, by name.
-VARIANTS: dict[str, Variant] = {**PHOTO_VARIANTS, **CUTOUT_VARIANTS}
+VARIANTS: dict[str, Variant] = {**PHOTO_VARIANTS, **OPEN_VARIANTS, **CUTOUT_VARIANTS}
