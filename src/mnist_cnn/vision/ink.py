@@ -67,6 +67,10 @@ _STROKE_MIN = 0.85
 _STROKE_MAX = 1.5
 # Ink levels start this fraction of the threshold above the background.
 _LOW_FRACTION = 0.3
+# _above_ruling's second cut must keep this fraction of the writing and leave
+# at most this fraction of the lines.
+_KEPT_ABOVE_RULING = 0.5
+_LINES_LEFT = 0.2
 # Ink level that counts towards a digit's bounding box.
 _BOX_LEVEL = 0.15
 # The paper beside a desk fills at least this fraction of its convex hull.
@@ -425,6 +429,33 @@ def _add_faint_strokes(
     return mask | added
 
 
+def _above_ruling(flat: np.ndarray, mask: np.ndarray, threshold: float) -> float:
+    """The threshold that leaves out ruling lines the first one took for ink.
+
+    On ruled paper under a small digit, the lines are most of what stands out
+    from the noise, and Otsu splits them from the noise rather than the ink
+    from them. Where long straight runs are most of ``mask``, the pixels over
+    ``threshold`` are split again; the higher cut is taken if it keeps most
+    of the writing (:data:`_KEPT_ABOVE_RULING` of what is not on the lines)
+    and drops most of the lines (all but :data:`_LINES_LEFT`), so faint ink
+    as light as the lines is never cut away (the writing's share is of its
+    ink, so that its anti-aliased edges count for little).
+    """
+    length = max(15, min(flat.shape) // 8)
+    lines = long_runs(mask, length) | long_runs(mask.T, length).T
+    writing = mask & ~lines
+    if lines.sum() < 0.5 * mask.sum() or not writing.any():
+        return threshold
+    higher = _otsu(flat[mask])
+    ink = flat[writing]
+    if (
+        ink[ink > higher].sum() >= _KEPT_ABOVE_RULING * ink.sum()
+        and np.mean(flat[lines] > higher) <= _LINES_LEFT
+    ):
+        return higher
+    return threshold
+
+
 def analyse_ink(gray: np.ndarray) -> InkMap:
     """Find the ink in a grayscale image, whatever its polarity, lighting and size.
 
@@ -471,6 +502,8 @@ def analyse_ink(gray: np.ndarray) -> InkMap:
     mask = flat > threshold
     if not mask.any():
         return blank
+    threshold = _above_ruling(flat, mask, threshold)
+    mask = flat > threshold
     mask = _add_faint_strokes(flat, mask, threshold, sigma)
     level = float(np.percentile(flat[mask], 75))
     low = min(max(3.0 * sigma, _LOW_FRACTION * threshold), 0.8 * threshold)

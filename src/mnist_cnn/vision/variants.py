@@ -331,9 +331,10 @@ CUTOUT_VARIANTS: dict[str, Variant] = {
 
 #: Kinds the pipeline is known to read under the 0.97 target, reported by the
 #: handwriting benchmark and not yet held to it by the tests: ruled notebook
-#: paper photographed in uneven light (the margin line joins the ruling lines
-#: into one piece that the page reading does not drop, and the shadow is taken
-#: for ink by the plain one).
+#: paper photographed in uneven light (where ruling pieces are left beside a
+#: small digit, the page reading takes them for its strokes; where the shadow
+#: is not uneven enough to call for the page reading, the plain one takes it
+#: for ink).
 OPEN_VARIANTS: dict[str, Variant] = {"notebook": notebook}
 
 #: Every variant, by name.
