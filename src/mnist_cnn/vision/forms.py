@@ -311,11 +311,8 @@ def find_edge_remnants(gray: np.ndarray) -> np.ndarray | None:
     if not baseline.polarity_from_frame(light | remnants):
         return None
     # A sliver's thickness: its area over its length along the edges.
-    length = sum(
-        max(objects[index - 1][0].stop - objects[index - 1][0].start,
-            objects[index - 1][1].stop - objects[index - 1][1].start)
-        for index in slivers
-    )  # fmt: skip
+    boxes = [objects[index - 1] for index in slivers]
+    length = sum(max(rows.stop - rows.start, cols.stop - cols.start) for rows, cols in boxes)
     if remnants.sum() / length > _REMNANT_THINNER * stroke:
         return None
     return remnants

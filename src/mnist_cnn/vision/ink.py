@@ -67,8 +67,8 @@ _STROKE_MIN = 0.85
 _STROKE_MAX = 1.5
 # Ink levels start this fraction of the threshold above the background.
 _LOW_FRACTION = 0.3
-# _above_ruling's second cut must keep this fraction of the writing and leave
-# at most this fraction of the lines.
+# _above_ruling's second cut must keep this fraction of the writing's ink and
+# leave at most this fraction of the lines' pixels.
 _KEPT_ABOVE_RULING = 0.5
 _LINES_LEFT = 0.2
 # Ink level that counts towards a digit's bounding box.
