@@ -58,6 +58,12 @@ _GAP = 0.5
 _MIN_ELONGATION = 10
 
 
+def _even(thickness: np.ndarray) -> bool:
+    """A line's thickness, along it, is within a pixel of its median over
+    :data:`_MIN_EVEN` of its length (as a printed rule's is)."""
+    return bool(np.mean(np.abs(thickness - np.median(thickness)) <= 1) >= _MIN_EVEN)
+
+
 def _lines(mask: np.ndarray, length: int, limit: float) -> list[tuple[slice, slice, np.ndarray]]:
     """Thin horizontal lines of ``mask`` at least ``length`` long: (rows, cols, pixels)."""
     # A rule tilted by a degree or two drifts across rows: runs are sought in
@@ -78,8 +84,7 @@ def _lines(mask: np.ndarray, length: int, limit: float) -> list[tuple[slice, sli
         # where a stroke crosses it); the paper left between a bold digit
         # and the picture's edge is not.
         thickness = pixels.sum(axis=0)
-        even = np.mean(np.abs(thickness - np.median(thickness)) <= 1) >= _MIN_EVEN
-        if along >= length and thickness.mean() <= limit and even:
+        if along >= length and thickness.mean() <= limit and _even(thickness):
             found.append((rows, cols, pixels))
     return found
 
@@ -288,10 +293,9 @@ def find_edge_remnants(gray: np.ndarray) -> np.ndarray | None:
         along = max((cols.stop - cols.start) / width, (rows.stop - rows.start) / height)
         if along < _MIN_REMNANT or (inner[rows, cols] & piece).any():
             continue
-        # A printed rule is a line, as thick all along (give or take a pixel).
+        # A printed rule is a line, as thick all along.
         across = piece.sum(axis=0 if piece.shape[1] >= piece.shape[0] else 1)
-        even = np.mean(np.abs(across - np.median(across)) <= 1) >= _MIN_EVEN
-        if even and len(across) >= _MIN_ELONGATION * across.mean():
+        if _even(across) and len(across) >= _MIN_ELONGATION * across.mean():
             slivers.append(index)
     if not slivers:
         return None

@@ -501,17 +501,16 @@ def preprocess(source: ImageSource, classify: Classifier | None = None) -> Prepr
     else:
         scales = (scale, scale)
     # A printed box around the digit (a form's field) is not the digit: its
-    # lines are painted in the paper's tone, and they tell the polarity.
+    # lines are painted in the paper's tone, and they tell the polarity. So
+    # are the slivers of a box the picture was cut at, along its edges.
     page_gray, dark_ink = gray, None
     form = forms.find_box(work)
+    lines = form[0] if form is not None else forms.find_edge_remnants(work)
     if form is not None:
-        lines, dark_ink = form
+        dark_ink = form[1]
+    if lines is not None:
         page_gray = forms.erase_lines(gray, lines)
         work = page_gray if work.shape == gray.shape else forms.erase_lines(work, lines)
-    elif (remnants := forms.find_edge_remnants(work)) is not None:
-        # Slivers of a box the picture was cut at, along its edges, go the same way.
-        page_gray = forms.erase_lines(gray, remnants)
-        work = page_gray if work.shape == gray.shape else forms.erase_lines(work, remnants)
     plain = plain_reading(work, structure, dark_ink=dark_ink)
     touched = sides_touched(plain.mask)
     # Where the ink reaches all four sides no page shows around it, and a
