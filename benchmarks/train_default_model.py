@@ -17,6 +17,11 @@ reported as mean ± std over the seeds, and for the ensemble. Results go to
 
 ``--from-runs DIR`` skips training and takes the seeds' runs from ``DIR``
 (the runs a previous call wrote to ``--out``).
+
+``--low-res`` makes the packaged model for pictures blown up from a small
+source (``weights/low_res.keras``, see ``mnist_cnn.vision.resolution``) the
+same way, with ``--uci-writers`` added to the recipe; results go to
+``weights/low_res.json`` and ``benchmarks/results/low-res-model.json``.
 """
 
 from __future__ import annotations
@@ -54,7 +59,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "runs" / "default-model"))
     parser.add_argument("--from-runs", default=None, metavar="DIR", help="reuse trained runs")
+    parser.add_argument(
+        "--low-res", action="store_true", help="the model for small sources (--uci-writers)"
+    )
     args = parser.parse_args()
+    recipe = RECIPE + (["--uci-writers"] if args.low_res else [])
+    target = "low_res" if args.low_res else "default"
 
     run_dirs = []
     if args.from_runs:
@@ -69,7 +79,7 @@ def main() -> None:
             "-m",
             "mnist_cnn",
             "train",
-            *RECIPE,
+            *recipe,
             "--seed",
             str(seed),
             "--out",
@@ -128,7 +138,7 @@ def main() -> None:
     tests = [r["test_accuracy"] for r in runs]
     summary = {
         "date": dt.date.today().isoformat(),
-        "recipe": "mnist-cnn train " + " ".join(RECIPE) + " --seed SEED",
+        "recipe": "mnist-cnn train " + " ".join(recipe) + " --seed SEED",
         "seeds": len(runs),
         "test_accuracy_mean": statistics.mean(tests),
         "test_accuracy_std": statistics.stdev(tests) if len(tests) > 1 else 0.0,
@@ -146,9 +156,10 @@ def main() -> None:
     if len(members) > 1:
         summary["ensemble_test_accuracy"] = ensemble_test
     WEIGHTS.mkdir(parents=True, exist_ok=True)
-    with atomic_path(WEIGHTS / "default.keras") as tmp:
+    with atomic_path(WEIGHTS / f"{target}.keras") as tmp:
         chosen.save(tmp)
-    for path in (WEIGHTS / "default.json", ROOT / "benchmarks" / "results" / "default-model.json"):
+    results = ROOT / "benchmarks" / "results" / f"{target.replace('_', '-')}-model.json"
+    for path in (WEIGHTS / f"{target}.json", results):
         write_json(path, summary)
     print(json.dumps({k: v for k, v in summary.items() if k != "runs"}, indent=2))
 

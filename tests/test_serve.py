@@ -509,6 +509,7 @@ def test_keras_runtime_gives_the_same_answers(service, mnist_test):
     from mnist_cnn.serve.service import Upload, load_service
 
     keras_service = load_service("default", runtime="keras")
+    assert keras_service.info["low_res_model"].endswith("low_res.keras")
     x, _ = mnist_test
     uploads = [Upload(f"{i}.png", png_bytes(x[i])) for i in range(20)]
     ours, _ = service.predict(uploads)
@@ -621,3 +622,28 @@ def test_serve_errors_are_one_line(tmp_path, capsys):
         assert cli.main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("error: ") and message in err and "\n" not in err
+
+
+def test_the_packaged_models_serve_small_sources_like_predict(tmp_path, mnist_test):
+    """Under onnx too, a picture blown up from 8x8 is read by the packaged companion."""
+    from mnist_cnn.inference import Predictor, predict_files
+    from mnist_cnn.serve.service import Upload, load_service
+    from mnist_cnn.training import real_writers
+
+    onnx_service = load_service("default", cache_dir=str(tmp_path / "cache"))
+    assert onnx_service.info["low_res_model"].endswith(".onnx")
+    images, _ = real_writers.load_uci_training_set()
+    pictures = [
+        *real_writers.uci_pictures(images[:4], Image.BILINEAR),
+        *real_writers.uci_pictures(images[:4], Image.NEAREST, dark_ink=False),
+        255 - mnist_test[0][0],
+    ]
+    paths = []
+    for i, picture in enumerate(pictures):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(picture).save(paths[-1])
+    served, _ = onnx_service.predict([Upload(p.name, p.read_bytes()) for p in paths])
+    printed = predict_files(Predictor.load("default"), paths)
+    for a, b in zip(served, printed, strict=True):
+        assert a["digit"] == b.prediction.digit
+        assert a["probability"] == pytest.approx(b.prediction.probability, abs=1e-4)

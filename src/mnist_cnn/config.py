@@ -74,7 +74,7 @@ class TrainConfig:
             did; :func:`mnist_cnn.vision.degrade.add_flag`), in [0, 1].
         uci_writers: Also fit on the UCI training set's 3,823 digits by 30
             writers (8x8, shipped in ``mnist_cnn/data/uci``), each upscaled
-            bilinear and nearest and normalised as ``predict`` normalises
+            bilinear and normalised as ``predict`` normalises
             (:mod:`mnist_cnn.training.real_writers`); validation stays the
             dataset's own. Needs ``dataset="mnist"``.
         learning_rate: Adam's learning rate (Keras's default is 0.001); with

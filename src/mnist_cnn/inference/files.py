@@ -2,7 +2,10 @@
 
 :func:`predict_files` reads each file (the real-input normalisation of
 :func:`mnist_cnn.preprocess.preprocess`, or ``raw`` 28x28 MNIST-style images),
-classifies them in one batch, and returns one :class:`FileAnswer` per file in
+classifies them in one batch per model (a picture blown up from a few pixels
+goes to the packaged default model's companion for them, see
+:meth:`~mnist_cnn.inference.predictor.Predictor.for_picture`), and returns one
+:class:`FileAnswer` per file in
 order: a :class:`~mnist_cnn.inference.predictor.Prediction` (marked uncertain
 when the image holds several digits or a shape no digit has), or the one-line
 reason the file could not be read. ``FileAnswer.to_dict`` is the JSON line of
@@ -84,11 +87,13 @@ def predict_files(
         One :class:`FileAnswer` per path, in order.
     """
     answers: list[FileAnswer] = []
+    readers: list[Predictor] = []  # the model for each readable file's picture
     for path in map(Path, paths):
         try:
             if raw:
                 image28 = normalise.to_mnist(path, assume_mnist=True)
                 answers.append(FileAnswer(path, original=image28, image28=image28))
+                readers.append(predictor)
             else:
                 result = normalise.preprocess(path, classify=predictor.predict_proba)
                 answers.append(
@@ -99,19 +104,22 @@ def predict_files(
                         image28=result.image28,
                     )
                 )
+                readers.append(predictor.for_picture(result.gray))
         except ImageError as exc:
             answers.append(FileAnswer(path, error=str(exc)))
     readable = [a for a in answers if a.error is None]
     for answer in readable:
         answer.not_a_digit = normalise.not_a_digit(answer.image28)
-    if readable:
-        images = np.stack([a.image28 for a in readable])
+    # One batch per model (a picture blown up from a few pixels may have its own).
+    for reader in {id(r): r for r in readers}.values():
+        mine = [a for a, r in zip(readable, readers, strict=True) if r is reader]
+        images = np.stack([a.image28 for a in mine])
         # A real image's digit is read over views around it; an MNIST one as it is.
         probs = (
-            predictor.predict_proba(images)
+            reader.predict_proba(images)
             if raw
-            else normalise.classify_views(predictor.predict_proba, images)
+            else normalise.classify_views(reader.predict_proba, images)
         )
-        for answer, p in zip(readable, probs, strict=True):
+        for answer, p in zip(mine, probs, strict=True):
             answer.prediction = Prediction.from_probabilities(p)
     return answers

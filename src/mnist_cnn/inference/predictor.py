@@ -165,6 +165,10 @@ class Predictor:
         model: A Keras model taking float32 ``(N, 28, 28, 1)`` images.
         path: The ``.keras`` file it came from, if any.
         class_names: Names by label (see :attr:`class_names`).
+        low_res_path: A second model for pictures blown up from a small source
+            (:func:`mnist_cnn.vision.resolution.upscaled_from_small`), loaded
+            on first use by :meth:`for_picture`; :meth:`load` gives the
+            packaged default model the packaged ``low_res.keras``.
         runtime: ``"keras"`` (the backend's compiled forward pass) or ``"onnx"``:
             the model exported to ONNX (in this process, or for a ``path`` once
             into the cache of :func:`mnist_cnn.inference.onnx_runtime.cached_onnx`)
@@ -189,6 +193,7 @@ class Predictor:
         class_names: Sequence[str] | None = None,
         *,
         runtime: str = "keras",
+        low_res_path: Path | None = None,
     ) -> None:
         if runtime not in RUNTIMES:
             raise ModelError(f"unknown runtime {runtime!r}; choose one of: {', '.join(RUNTIMES)}")
@@ -198,6 +203,8 @@ class Predictor:
         #: Names by label when the model was trained on a dataset with named
         #: classes (Fashion-MNIST), else ``None`` (the digits are the names).
         self.class_names = tuple(class_names) if class_names else None
+        self.low_res_path = low_res_path
+        self._low_res: Predictor | None = None
         self._small = None
         if runtime == "onnx":
             self._forward = onnx_forward(model, path)
@@ -216,7 +223,32 @@ class Predictor:
         """The model :func:`resolve_model_path` finds, ready to predict (``runtime``
         as in the class)."""
         path = resolve_model_path(model_or_run, **kwargs)
-        return cls(load_model(path), path, run_class_names(path), runtime=runtime)
+        return cls(
+            load_model(path),
+            path,
+            run_class_names(path),
+            runtime=runtime,
+            low_res_path=packaged_low_res_model(path),
+        )
+
+    def for_picture(self, gray: np.ndarray) -> Predictor:
+        """The predictor to read the digit of the picture ``gray`` (grayscale in [0, 1]).
+
+        A picture blown up from at most 16 pixels
+        (:func:`~mnist_cnn.vision.resolution.upscaled_from_small`) is read by
+        the model at ``low_res_path`` when there is one (the packaged default
+        model's companion, also trained on real 8x8 writers); every other
+        picture by this predictor.
+        """
+        from ..vision.resolution import upscaled_from_small
+
+        if self.low_res_path is None or not upscaled_from_small(gray):
+            return self
+        if self._low_res is None:
+            self._low_res = Predictor(
+                load_keras_file(self.low_res_path), self.low_res_path, runtime=self.runtime
+            )
+        return self._low_res
 
     def predict_proba(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities for float32 images in [0, 1].
@@ -241,6 +273,16 @@ class Predictor:
         return [Prediction.from_probabilities(p) for p in self.predict_proba(images)]
 
     __call__ = predict_proba
+
+
+def packaged_low_res_model(model_path: Path) -> Path | None:
+    """The packaged model for small-source pictures, when ``model_path`` is the
+    packaged default model and it is installed; else ``None`` (a model someone
+    trained reads every picture itself)."""
+    low_res = registry.low_res_model_path()
+    if Path(model_path).resolve() != registry.default_model_path().resolve():
+        return None
+    return low_res if low_res.is_file() else None
 
 
 def run_class_names(model_path: Path) -> tuple[str, ...] | None:

@@ -4,7 +4,7 @@ Owns the registry of digit classifiers built by name (:mod:`~mnist_cnn.models.re
 the tutorial's ``baseline``, the ``robust`` model of the packaged default),
 ensembles saved as one model (:mod:`~mnist_cnn.models.ensemble`), the segment
 verifier's network (:mod:`~mnist_cnn.models.verifier`) and the packaged
-``weights/`` (``default.keras``, ``verifier.keras`` and their ``.json``). It may
+``weights/`` (``default.keras``, ``low_res.keras``, ``verifier.keras`` and their ``.json``). It may
 import Keras, inside the functions that build models (so importing it costs
 nothing), and :mod:`mnist_cnn.errors`; no other part of the package. Running a
 model is :mod:`mnist_cnn.inference`, training one :mod:`mnist_cnn.training`.
@@ -20,6 +20,7 @@ _EXPORTS = {
             "available_models",
             "build_model",
             "default_model_path",
+            "low_res_model_path",
             "register",
         ),
         ".registry",

@@ -182,3 +182,10 @@ def fast() -> keras.Model:
 def default_model_path() -> Path:
     """Where the packaged default model (trained for real handwriting) lives."""
     return Path(__file__).resolve().parent / "weights" / "default.keras"
+
+
+def low_res_model_path() -> Path:
+    """Where the packaged model for pictures blown up from small sources lives
+    (``robust`` also trained on UCI's 8x8 writers; see
+    :func:`mnist_cnn.vision.resolution.upscaled_from_small`)."""
+    return Path(__file__).resolve().parent / "weights" / "low_res.keras"

@@ -36,6 +36,7 @@ from ..errors import ImageError, MnistCnnError
 from ..inference.files import FileAnswer
 from ..inference.predictor import Prediction
 from ..vision import normalise, reading
+from ..vision.resolution import upscaled_from_small
 
 __all__ = [
     "DigitService",
@@ -172,6 +173,10 @@ class DigitService:
         verify: The segment verifier for reading numbers, or ``None``.
         min_confidence: Answers below it are marked ``uncertain``.
         info: Facts for ``/readyz`` (model files, runtime).
+        classify_small: Reads the digit of a picture blown up from a small
+            source (:func:`mnist_cnn.vision.resolution.upscaled_from_small`), as
+            ``predict`` does with the packaged models; ``None``: ``classify`` reads
+            every picture.
     """
 
     def __init__(
@@ -181,8 +186,10 @@ class DigitService:
         *,
         min_confidence: float = 0.6,
         info: dict | None = None,
+        classify_small: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         self.classify = classify
+        self.classify_small = classify_small
         self.verify = verify
         self.min_confidence = min_confidence
         self.info = dict(info or {})
@@ -192,6 +199,8 @@ class DigitService:
         """Run each model once (the first call of a session is slow), then mark ready."""
         blank = np.zeros((1, 28, 28), np.float32)
         self.classify(blank)
+        if self.classify_small is not None:
+            self.classify_small(blank)
         if self.verify is not None:
             self.verify(np.zeros((1, 28, 28, 2), np.float32))
         image = np.ones((60, 140), np.float32)
@@ -253,6 +262,7 @@ class DigitService:
         times = StageTimes()
         images = []
         several = []  # digit-sized pieces side by side, per image
+        small = []  # blown up from a small source, per image
         for upload in uploads:
             gray = self._decode(upload, times)
             if raw:
@@ -266,6 +276,7 @@ class DigitService:
                     )
                 images.append(gray)
                 several.append(1)
+                small.append(False)
                 continue
             start = time.perf_counter()
             # As predict does: the classifier arbitrates between the preprocessing's readings.
@@ -275,10 +286,19 @@ class DigitService:
             times.add("preprocess", start)
             images.append(result.image28)
             several.append(int(getattr(result, "digits_side_by_side", 1)))
+            small.append(self.classify_small is not None and upscaled_from_small(result.gray))
         start = time.perf_counter()
         batch = np.stack(images).astype(np.float32)
-        # As predict does: a real image's digit is read over views around it.
-        probs = self.classify(batch) if raw else normalise.classify_views(self.classify, batch)
+        probs = np.zeros((len(batch), 10), np.float32)
+        # As predict does: a real image's digit is read over views around it,
+        # by the model for small sources if it was blown up from one.
+        for classify, rows in (
+            (self.classify, [i for i, s in enumerate(small) if not s]),
+            (self.classify_small, [i for i, s in enumerate(small) if s]),
+        ):
+            if rows:
+                part = batch[rows]
+                probs[rows] = classify(part) if raw else normalise.classify_views(classify, part)
         times.add("inference", start)
         answers = []
         for upload, p, image28, count in zip(uploads, probs, images, several, strict=True):
@@ -352,11 +372,12 @@ def load_service(
         ModelError: A model cannot be found, exported or loaded.
     """
     from ..errors import ModelError
-    from ..inference.predictor import resolve_model_path
+    from ..inference.predictor import load_keras_file, packaged_low_res_model, resolve_model_path
 
     if runtime not in ("onnx", "keras"):
         raise ModelError(f"unknown runtime {runtime!r}; choose onnx or keras")
     info: dict = {"runtime": runtime}
+    classify_small = None  # the packaged model for small sources, with the packaged default
     is_onnx = model is not None and str(model).endswith(".onnx")
     if runtime == "keras":
         if is_onnx or (verifier is not None and str(verifier).endswith(".onnx")):
@@ -366,21 +387,29 @@ def load_service(
 
         predictor = Predictor.load(model, runs_dir=runs_dir)
         classify = predictor.predict_proba
+        if predictor.low_res_path is not None:
+            small = Predictor(load_keras_file(predictor.low_res_path), predictor.low_res_path)
+            classify_small = small.predict_proba
+            info["low_res_model"] = str(predictor.low_res_path)
         verify = Verifier.load(verifier) if use_verifier else None
         info["model"] = str(predictor.path)
         info["verifier"] = str(verify.path) if verify is not None else None
     else:
         from ..inference.onnx_runtime import OnnxClassifier, OnnxVerifier, cached_onnx
 
+        keras_file = None if is_onnx else resolve_model_path(model, runs_dir=runs_dir)
         model_path = (
             Path(model)
-            if is_onnx
-            else cached_onnx(
-                resolve_model_path(model, runs_dir=runs_dir), cache_dir=cache_dir, log=log_line
-            )
+            if keras_file is None
+            else cached_onnx(keras_file, cache_dir=cache_dir, log=log_line)
         )
         classify = OnnxClassifier.load(model_path)
         info["model"] = str(model_path)
+        low_res = None if keras_file is None else packaged_low_res_model(keras_file)
+        if low_res is not None:
+            small_path = cached_onnx(low_res, cache_dir=cache_dir, log=log_line)
+            classify_small = OnnxClassifier.load(small_path)
+            info["low_res_model"] = str(small_path)
         verify = None
         if use_verifier:
             if verifier is not None and str(verifier).endswith(".onnx"):
@@ -392,7 +421,9 @@ def load_service(
                 verifier_path = cached_onnx(source, cache_dir=cache_dir, log=log_line)
             verify = OnnxVerifier.load(verifier_path)
         info["verifier"] = str(verify.path) if verify is not None else None
-    service = DigitService(classify, verify, min_confidence=min_confidence, info=info)
+    service = DigitService(
+        classify, verify, min_confidence=min_confidence, info=info, classify_small=classify_small
+    )
     service.warm()
     return service
 

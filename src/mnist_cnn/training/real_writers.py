@@ -5,8 +5,8 @@ others write it, is rare among them, and after an 8x8 scan's blur a model
 trained on MNIST alone reads it as a '6'. The UCI optical-recognition
 training set (30 writers, 3,823 digits, 8x8; ``mnist_cnn/data/uci``) is
 shipped with the package; :func:`uci_training_images` gives its digits as
-``predict`` would see them sent: upscaled to 64x64 (bilinear and nearest,
-dark on light) and normalised by :func:`mnist_cnn.vision.normalise.to_mnist`.
+``predict`` would see them sent: upscaled to 64x64 (bilinear, dark on
+light) and normalised by :func:`mnist_cnn.vision.normalise.to_mnist`.
 The UCI *test* set's 13 writers are kept out (the handwriting benchmark
 reads them).
 """
@@ -64,10 +64,12 @@ def uci_pictures(images: np.ndarray, resample: int, dark_ink: bool = True) -> li
 
 @functools.lru_cache(maxsize=2)
 def uci_training_images(limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The UCI training set as ``predict`` sees it: uint8 ``(2N, 28, 28)``, white on black.
+    """The UCI training set as ``predict`` sees it: uint8 ``(N, 28, 28)``, white on black.
 
-    Each digit is drawn dark on light paper, upscaled to 64x64 bilinear and
-    nearest (a blurry and a blocky scan), and normalised by the vision
+    Each digit is drawn dark on light paper, upscaled to 64x64 bilinear (a
+    blurry scan; a blocky one normalises to nearly the same 28x28, and adding
+    it too, twice the weight, cost MNIST's test digits more: see
+    ``benchmarks/results/20261127-uci-writers-half.json``), and normalised by the vision
     pipeline (no classifier: the plain reading). About 5 ms per image, so the
     result is kept for the process (each fold of ``cv`` reuses it); the
     arrays are read-only.
@@ -82,9 +84,8 @@ def uci_training_images(limit: int | None = None) -> tuple[np.ndarray, np.ndarra
         images, labels = images[:limit], labels[:limit]
     out = [
         np.round(255 * np.clip(to_mnist(picture), 0.0, 1.0)).astype(np.uint8)
-        for resample in (Image.BILINEAR, Image.NEAREST)
-        for picture in uci_pictures(images, resample)
+        for picture in uci_pictures(images, Image.BILINEAR)
     ]
-    x, y = np.stack(out), np.concatenate([labels, labels]).astype(np.int64)
+    x, y = np.stack(out), labels.astype(np.int64)
     x.flags.writeable = y.flags.writeable = False
     return x, y

@@ -3,6 +3,8 @@
 This package owns everything that turns a photo, scan or drawing into
 MNIST-form digits, in small stages testable on their own:
 :mod:`~mnist_cnn.vision.loading` (any file, bytes or array to grayscale),
+:mod:`~mnist_cnn.vision.resolution` (was the picture blown up from a few
+pixels: the packaged models pick their classifier by it),
 :mod:`~mnist_cnn.vision.baseline` (LeCun's plain normalisation: the floor
 every other step must beat), :mod:`~mnist_cnn.vision.ink` (the page
 reading's ink analysis: desk, background, grid lines, faint strokes),
