@@ -73,6 +73,14 @@ _LOW_FRACTION = 0.3
 # changed and notebook digits read as at 0.5.
 _KEPT_ABOVE_RULING = 0.7
 _LINES_LEFT = 0.2
+# Ruled paper (_erase_ruling): a row is on a ruling line where the mask covers
+# this fraction of the page's width; at least _MIN_RULINGS such lines, evenly
+# spaced (each gap within _EVEN_SPACING of a whole number of the smallest),
+# thinner than the writing's strokes by _RULING_THINNER.
+_RULED_COVER = 0.25
+_MIN_RULINGS = 3
+_EVEN_SPACING = 0.15
+_RULING_THINNER = 0.6
 # Ink level that counts towards a digit's bounding box.
 _BOX_LEVEL = 0.15
 # The paper beside a desk fills at least this fraction of its convex hull.
@@ -213,6 +221,87 @@ def long_runs(mask: np.ndarray, length: int) -> np.ndarray:
     fill[ends[long] + 1] -= 1
     runs = np.cumsum(fill[:-1]).reshape(height, width + 2) > 0
     return runs[:, 1:-1]
+
+
+def run_lengths(mask: np.ndarray) -> np.ndarray:
+    """The length of the horizontal run of ``mask`` each pixel is in (0 off the mask).
+
+    Vertical runs: ``run_lengths(mask.T).T``.
+    """
+    height, width = mask.shape
+    padded = np.zeros((height, width + 2), np.int8)
+    padded[:, 1:-1] = mask
+    steps = np.diff(padded.ravel())
+    starts = np.flatnonzero(steps == 1)  # a run covers starts + 1 .. ends (flat indices)
+    ends = np.flatnonzero(steps == -1)
+    fill = np.zeros(padded.size + 1, np.int64)
+    fill[starts + 1] += ends - starts
+    fill[ends + 1] -= ends - starts
+    return np.cumsum(fill[:-1]).reshape(height, width + 2)[:, 1:-1]
+
+
+def _ruling_rows(mask: np.ndarray, stroke: float, least: int) -> tuple[np.ndarray, int] | None:
+    """The rows of ``mask`` on ruling lines and the lines' thickness, or ``None``.
+
+    A ruling line is a band of rows each covered over :data:`_RULED_COVER` of
+    the width by pixels in vertical runs thinner than ``stroke`` (the
+    writing's) by :data:`_RULING_THINNER` (so a digit's bar lying along a
+    line neither counts nor thickens it); ``least`` of them are needed,
+    evenly spaced when there are several (a gap of two lines where the shadow
+    dropped one).
+    """
+    across = run_lengths(mask.T).T  # each pixel's vertical run
+    thin = mask & (across <= _RULING_THINNER * stroke)
+    rows = thin.mean(axis=1) >= _RULED_COVER
+    labels, count = ndi.label(rows)
+    if count < least:
+        return None
+    bands = [s[0] for s in ndi.find_objects(labels)]
+    thin = [b for b in bands if b.stop - b.start <= _RULING_THINNER * stroke]
+    if len(thin) < least:
+        return None
+    if len(thin) > 1:
+        gaps = np.diff([(b.start + b.stop) / 2 for b in thin])
+        multiples = gaps / max(gaps.min(), 1.0)
+        if np.abs(multiples - np.round(multiples)).max() > _EVEN_SPACING:
+            return None
+    on_line = np.zeros(len(rows), bool)
+    for band in thin:
+        on_line[max(0, band.start - 1) : band.stop + 1] = True
+    return on_line, max(b.stop - b.start for b in thin)
+
+
+def _erase_ruling(mask: np.ndarray) -> np.ndarray:
+    """The pixels of ``mask`` that are ruled paper's lines, not writing.
+
+    Ruled paper photographed in uneven light keeps lines (or, where the
+    shadow dims them, pieces of lines) in the ink mask beside a small digit,
+    joined to it by the margin line. As in staff-line removal for printed
+    music: on rows where evenly spaced thin lines run across the page
+    (:func:`_ruling_rows`), pixels whose vertical run is no longer than a
+    line is thick are the line's; a stroke crossing a line keeps its pixels
+    there (its run is longer). Then, on ruled paper, a thin column
+    covering the page's height (a margin line) is erased the same way.
+    """
+    # The writing's stroke width, without the rows and columns lines may run along.
+    rows = ndi.binary_dilation(mask.mean(axis=1) >= _RULED_COVER)
+    columns = ndi.binary_dilation(mask.mean(axis=0) >= _RULED_COVER)
+    writing = mask & ~rows[:, None] & ~columns[None, :]
+    if not writing.any():
+        return np.zeros_like(mask)
+    stroke = measure_stroke_width(writing)
+    found = _ruling_rows(mask, stroke, _MIN_RULINGS)
+    if found is None:
+        return np.zeros_like(mask)
+    rows, thickness = found
+    across = run_lengths(mask.T).T
+    erase = rows[:, None] & mask & (across <= thickness + 1)
+    left = mask & ~erase
+    margin = _ruling_rows(left.T, stroke, 1)
+    if margin is not None:
+        columns, width = margin
+        erase |= columns[None, :] & left & (run_lengths(left) <= width + 1)
+    return erase
 
 
 def to_working_scale(gray: np.ndarray) -> tuple[np.ndarray, float]:
@@ -507,6 +596,10 @@ def analyse_ink(gray: np.ndarray) -> InkMap:
     threshold = _above_ruling(flat, mask, threshold)
     mask = flat > threshold
     mask = _add_faint_strokes(flat, mask, threshold, sigma)
+    ruling = _erase_ruling(mask)
+    if ruling.any() and (mask & ~ruling).any():
+        mask &= ~ruling
+        flat = np.where(ruling, 0.0, flat).astype(np.float32)
     level = float(np.percentile(flat[mask], 75))
     low = min(max(3.0 * sigma, _LOW_FRACTION * threshold), 0.8 * threshold)
     ink = np.clip((flat - low) / max(level - low, 1e-6), 0.0, 1.0).astype(np.float32)
