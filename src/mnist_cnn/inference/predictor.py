@@ -244,7 +244,12 @@ class Predictor:
 
         if self.low_res_path is None or not upscaled_from_small(gray):
             return self
-        if self._low_res is None:
+        return self.low_res()
+
+    def low_res(self) -> Predictor | None:
+        """The predictor for pictures blown up from a small source (the model at
+        ``low_res_path``, loaded on first use, same runtime), or ``None``."""
+        if self._low_res is None and self.low_res_path is not None:
             self._low_res = Predictor(
                 load_keras_file(self.low_res_path), self.low_res_path, runtime=self.runtime
             )

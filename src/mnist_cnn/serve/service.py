@@ -289,7 +289,7 @@ class DigitService:
             small.append(self.classify_small is not None and upscaled_from_small(result.gray))
         start = time.perf_counter()
         batch = np.stack(images).astype(np.float32)
-        probs = np.zeros((len(batch), 10), np.float32)
+        probs: list = [None] * len(batch)
         # As predict does: a real image's digit is read over views around it,
         # by the model for small sources if it was blown up from one.
         for classify, rows in (
@@ -298,7 +298,9 @@ class DigitService:
         ):
             if rows:
                 part = batch[rows]
-                probs[rows] = classify(part) if raw else normalise.classify_views(classify, part)
+                read = classify(part) if raw else normalise.classify_views(classify, part)
+                for i, p in zip(rows, read, strict=True):
+                    probs[i] = p
         times.add("inference", start)
         answers = []
         for upload, p, image28, count in zip(uploads, probs, images, several, strict=True):
@@ -372,7 +374,7 @@ def load_service(
         ModelError: A model cannot be found, exported or loaded.
     """
     from ..errors import ModelError
-    from ..inference.predictor import load_keras_file, packaged_low_res_model, resolve_model_path
+    from ..inference.predictor import packaged_low_res_model, resolve_model_path
 
     if runtime not in ("onnx", "keras"):
         raise ModelError(f"unknown runtime {runtime!r}; choose onnx or keras")
@@ -387,10 +389,10 @@ def load_service(
 
         predictor = Predictor.load(model, runs_dir=runs_dir)
         classify = predictor.predict_proba
-        if predictor.low_res_path is not None:
-            small = Predictor(load_keras_file(predictor.low_res_path), predictor.low_res_path)
+        small = predictor.low_res()
+        if small is not None:
             classify_small = small.predict_proba
-            info["low_res_model"] = str(predictor.low_res_path)
+            info["low_res_model"] = str(small.path)
         verify = Verifier.load(verifier) if use_verifier else None
         info["model"] = str(predictor.path)
         info["verifier"] = str(verify.path) if verify is not None else None
