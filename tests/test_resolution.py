@@ -37,6 +37,20 @@ def test_a_16x15_scan_blown_up_blockily_is_a_small_source(mnist_test):
         assert resolution.upscaled_from_small(_gray(picture))
 
 
+def test_large_pictures_are_judged_as_well(uci, mnist_test):
+    # An 8x8 digit blown up to 2,000 px (shrunk to 512 px first inside) is still small.
+    for resample in (Image.NEAREST, Image.BILINEAR):
+        picture = real_writers.uci_pictures(uci[0][:1], resample)[0]
+        huge = np.asarray(Image.fromarray(picture).resize((2000, 2000), resample))
+        assert resolution.upscaled_from_small(_gray(huge))
+    # A photo-sized page with a digit drawn at full resolution is not.
+    digit = np.asarray(Image.fromarray(255 - mnist_test[0][0]).resize((900, 900), Image.BICUBIC))
+    page = np.full((3000, 2400), 230, np.uint8)
+    page[1000:1900, 700:1600] = np.minimum(digit, 230)
+    noise = np.random.default_rng(0).normal(0, 4, page.shape)
+    assert not resolution.upscaled_from_small(_gray(np.clip(page + noise, 0, 255)))
+
+
 def test_mnist_digits_photos_and_blank_pictures_are_not(mnist_test):
     x, _ = mnist_test
     rng = np.random.default_rng(0)
