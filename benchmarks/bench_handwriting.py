@@ -109,7 +109,6 @@ def read_three_ways(predictor: Predictor, sources: list, labels: np.ndarray) -> 
     ``mnist-cnn`` called one blank, several digits or not a digit."""
     ours, several, blank, odd = [], 0, 0, 0
     small = []  # read by the packaged model for small sources, as predict does
-    reader = predictor
     start = time.perf_counter()
     for source in sources:
         try:
@@ -117,9 +116,7 @@ def read_three_ways(predictor: Predictor, sources: list, labels: np.ndarray) -> 
             ours.append(result.image28)
             several += result.digits_side_by_side > 1
             odd += preprocess.not_a_digit(result.image28) is not None
-            chosen = predictor.for_picture(result.gray)
-            small.append(chosen is not predictor)
-            reader = chosen if small[-1] else reader
+            small.append(predictor.for_picture(result.gray) is not predictor)
         except ImageError:
             ours.append(np.zeros((28, 28), np.float32))
             small.append(False)
@@ -131,8 +128,8 @@ def read_three_ways(predictor: Predictor, sources: list, labels: np.ndarray) -> 
     # are, with the default model.
     ours = np.stack(ours)
     mine = normalise.classify_views(predictor.predict_proba, ours)
-    if any(small):  # reader: the companion predict reads them with
-        mine[small] = normalise.classify_views(reader.predict_proba, ours[small])
+    if any(small):
+        mine[small] = normalise.classify_views(predictor.low_res().predict_proba, ours[small])
     answers = {
         "accuracy": mine,
         "plain_accuracy": predictor.predict_proba(np.stack(plain)),

@@ -229,8 +229,13 @@ def run_lengths(mask: np.ndarray) -> np.ndarray:
     return np.cumsum(fill[:-1]).reshape(height, width + 2)[:, 1:-1]
 
 
-def _ruling_rows(mask: np.ndarray, stroke: float, least: int) -> tuple[np.ndarray, int] | None:
+def _ruling_rows(
+    mask: np.ndarray, across: np.ndarray, stroke: float, least: int
+) -> tuple[np.ndarray, int] | None:
     """The rows of ``mask`` on ruling lines and the lines' thickness, or ``None``.
+
+    ``across`` holds each pixel's vertical run length (:func:`run_lengths` of
+    ``mask.T``, transposed back).
 
     A ruling line is a band of rows each covered over :data:`_RULED_COVER` of
     the width by pixels in vertical runs thinner than ``stroke`` (the
@@ -239,7 +244,6 @@ def _ruling_rows(mask: np.ndarray, stroke: float, least: int) -> tuple[np.ndarra
     evenly spaced when there are several (a gap of two lines where the shadow
     dropped one).
     """
-    across = run_lengths(mask.T).T  # each pixel's vertical run
     thin = mask & (across <= _RULING_THINNER * stroke)
     rows = thin.mean(axis=1) >= _RULED_COVER
     labels, count = ndi.label(rows)
@@ -273,23 +277,24 @@ def _erase_ruling(mask: np.ndarray) -> np.ndarray:
     covering the page's height (a margin line) is erased the same way.
     """
     # The writing's stroke width, without the rows and columns lines may run along.
-    rows = ndi.binary_dilation(mask.mean(axis=1) >= _RULED_COVER)
-    columns = ndi.binary_dilation(mask.mean(axis=0) >= _RULED_COVER)
-    writing = mask & ~rows[:, None] & ~columns[None, :]
+    covered_rows = ndi.binary_dilation(mask.mean(axis=1) >= _RULED_COVER)
+    covered_columns = ndi.binary_dilation(mask.mean(axis=0) >= _RULED_COVER)
+    writing = mask & ~covered_rows[:, None] & ~covered_columns[None, :]
     if not writing.any():
         return np.zeros_like(mask)
     stroke = measure_stroke_width(writing)
-    found = _ruling_rows(mask, stroke, _MIN_RULINGS)
+    across = run_lengths(mask.T).T  # each pixel's vertical run
+    found = _ruling_rows(mask, across, stroke, _MIN_RULINGS)
     if found is None:
         return np.zeros_like(mask)
     rows, thickness = found
-    across = run_lengths(mask.T).T
     erase = rows[:, None] & mask & (across <= thickness + 1)
     left = mask & ~erase
-    margin = _ruling_rows(left.T, stroke, 1)
+    along = run_lengths(left)  # each remaining pixel's horizontal run
+    margin = _ruling_rows(left.T, along.T, stroke, 1)
     if margin is not None:
         columns, width = margin
-        erase |= columns[None, :] & left & (run_lengths(left) <= width + 1)
+        erase |= columns[None, :] & left & (along <= width + 1)
     return erase
 
 

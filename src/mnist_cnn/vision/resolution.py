@@ -60,18 +60,19 @@ def upscale_error(gray: np.ndarray, source: int = SMALL_SOURCE) -> float | None:
         The relative error, or ``None`` when the picture is less than
         :data:`MIN_UPSCALE` times ``source`` or blank.
     """
-    gray = np.asarray(gray, np.float32)
+    picture = Image.fromarray(np.asarray(gray, np.float32))
+    if max(picture.size) > _MAX_SIDE:
+        shrink = _MAX_SIDE / max(picture.size)
+        picture = picture.resize(
+            (max(1, round(picture.width * shrink)), max(1, round(picture.height * shrink))),
+            Image.BOX,
+        )
+    gray = np.asarray(picture)
     height, width = gray.shape
-    if max(height, width) > _MAX_SIDE:
-        shrink = _MAX_SIDE / max(height, width)
-        size = (max(1, round(width * shrink)), max(1, round(height * shrink)))
-        gray = np.asarray(Image.fromarray(gray).resize(size, Image.BOX))
-        height, width = gray.shape
     factor = max(height, width) / source
     signal = float(np.mean(np.abs(gray - np.median(gray))))
     if factor < MIN_UPSCALE or signal < _MIN_SIGNAL:
         return None
-    picture = Image.fromarray(gray)
     small = picture.resize(
         (max(1, round(width / factor)), max(1, round(height / factor))), Image.BOX
     )

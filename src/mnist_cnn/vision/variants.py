@@ -331,10 +331,10 @@ CUTOUT_VARIANTS: dict[str, Variant] = {
 
 #: Kinds the pipeline is known to read under the 0.97 target, reported by the
 #: handwriting benchmark and not yet held to it by the tests: ruled notebook
-#: paper photographed in uneven light (where ruling pieces are left beside a
-#: small digit, the page reading takes them for its strokes; where the shadow
-#: is not uneven enough to call for the page reading, the plain one takes it
-#: for ink).
+#: paper photographed in uneven light (where the plain reading takes the
+#: shadowed corner and the lines for ink, the classifier may be surer of it
+#: than of the page reading's small digit; a ruling line the digit touches,
+#: where the cut dropped the other lines, stays in the page reading).
 OPEN_VARIANTS: dict[str, Variant] = {"notebook": notebook}
 
 #: Every variant, by name.
