@@ -89,6 +89,11 @@ def test_the_packaged_default_reads_small_sources_with_its_companion(uci, mnist_
         expected = normalise.classify_views(reader.predict_proba, answer.image28[None])[0]
         assert answer.prediction.probability == pytest.approx(float(expected.max()), abs=1e-5)
         assert answer.prediction.digit == int(expected.argmax())
+    # ... and says which model that was.
+    assert [a.small_source for a in answers] == [True] * len(small) + [False]
+    assert [a.to_dict().get("small_source", False) for a in answers] == [True] * len(small) + [
+        False
+    ]
     # A model someone trained reads every picture itself.
     own = tmp_path / "own.keras"
     own.write_bytes(default_model_path().read_bytes())
@@ -119,4 +124,5 @@ def test_the_service_reads_small_sources_with_its_second_classifier(uci, mnist_t
         uploads.append(Upload(f"{i}.png", buffer.getvalue()))
     answers, _ = service.predict(uploads)
     assert [a["digit"] for a in answers] == [7, 3]
+    assert [a.get("small_source", False) for a in answers] == [True, False]
     assert [a["digit"] for a in DigitService(answering(3)).predict(uploads)[0]] == [3, 3]

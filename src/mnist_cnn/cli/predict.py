@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
             flag = f"  (uncertain: not a digit? {answer.not_a_digit})"
         if answer.digits_side_by_side > 1:
             flag = f"  (uncertain: {answer.digits_side_by_side} digits, use read)"
+        if answer.small_source:
+            flag += "  [small source: read by the low-resolution model]"
         name = f" ({names[pred.digit]})" if names else ""
         print(f"{answer.path}: {pred.digit}{name}  p={pred.probability:.3f}  top3 {top3}{flag}")
     if good and args.preview:

@@ -39,6 +39,9 @@ class FileAnswer:
         not_a_digit: Why the 28x28 has a shape no digit has (see
             :func:`mnist_cnn.vision.normalise.not_a_digit`), else ``None``; the
             answer is then marked uncertain, whatever its probability.
+        small_source: The picture was blown up from a small source and read by the
+            packaged default model's companion for those (see
+            :meth:`~mnist_cnn.inference.predictor.Predictor.for_picture`).
         original: The grayscale image as read (for previews).
         image28: The 28x28 the model saw.
     """
@@ -48,6 +51,7 @@ class FileAnswer:
     error: str | None = None
     digits_side_by_side: int = 1
     not_a_digit: str | None = None
+    small_source: bool = False
     original: np.ndarray | None = None
     image28: np.ndarray | None = None
 
@@ -70,6 +74,8 @@ class FileAnswer:
             answer.update(uncertain=True, digits_side_by_side=self.digits_side_by_side)
         if self.not_a_digit is not None:
             answer.update(uncertain=True, not_a_digit=self.not_a_digit)
+        if self.small_source:
+            answer["small_source"] = True
         return answer
 
 
@@ -122,4 +128,5 @@ def predict_files(
         )
         for answer, p in zip(mine, probs, strict=True):
             answer.prediction = Prediction.from_probabilities(p)
+            answer.small_source = reader is not predictor
     return answers

@@ -252,7 +252,8 @@ class DigitService:
         Returns:
             One dict per image, ``{"file": name, **Prediction.to_dict()}`` (plus
             ``digits_side_by_side``, with ``uncertain`` set, when the image holds
-            several digits, and ``not_a_digit`` when its shape is no digit's, as
+            several digits, ``not_a_digit`` when its shape is no digit's, and
+            ``small_source`` when the model for small sources read it, as
             ``predict --json`` prints; and ``input_png``, the
             28x28 model input as base64 PNG, when asked), and the time spent per stage.
 
@@ -303,14 +304,17 @@ class DigitService:
                     probs[i] = p
         times.add("inference", start)
         answers = []
-        for upload, p, image28, count in zip(uploads, probs, images, several, strict=True):
-            # The same answer predict --json prints (flags for several digits and
-            # for a shape no digit has included).
+        for upload, p, image28, count, was_small in zip(
+            uploads, probs, images, several, small, strict=True
+        ):
+            # The same answer predict --json prints (flags for several digits, for
+            # a shape no digit has and for a small source's model included).
             answer = FileAnswer(
                 upload.name,
                 Prediction.from_probabilities(np.asarray(p)),
                 digits_side_by_side=count,
                 not_a_digit=preprocess.not_a_digit(image28),
+                small_source=was_small,
             ).to_dict(self.min_confidence)
             if include_input:
                 answer["input_png"] = png_base64(image28)
