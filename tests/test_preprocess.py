@@ -19,7 +19,7 @@ from helpers import png_header
 from mnist_cnn import preprocess
 from mnist_cnn.errors import ImageError
 from mnist_cnn.vision import baseline, normalise
-from mnist_cnn.vision.ink import _above_ruling, _erase_ruling, analyse_ink
+from mnist_cnn.vision.ink import _above_ruling, _erase_ruling, analyse_ink, select_digit
 from mnist_cnn.vision.variants import (
     CUTOUT_VARIANTS,
     OPEN_VARIANTS,
@@ -722,6 +722,30 @@ def test_a_digit_alone_or_lines_as_thick_as_the_writing_are_not_ruling():
     for row in (20, 40, 130, 150, 400):
         uneven[row : row + 2] = True
     assert not _erase_ruling(uneven).any()
+
+
+@pytest.mark.parametrize("stroke", [5, 9])
+def test_pieces_of_ruling_left_beside_a_digit_do_not_join_it(stroke):
+    import dataclasses
+
+    _, seven = _ruled_page(stroke)
+    mask = seven.copy()
+    # A piece of the '7''s stem broken off (a faint stretch of the stroke) belongs to it.
+    broken = np.zeros(mask.shape, bool)
+    broken[306 : 306 + 30, 190 : 190 + stroke] = True
+    # What erasure missed of the line along the bar (in a shadow, beyond the
+    # margin): 40 px pieces, 2 px thick, 5 px apart, from the left edge to the '7'.
+    pieces = np.zeros(mask.shape, bool)
+    for left in range(5, 105, 45):
+        pieces[149:151, left : left + 40] = True
+    mask |= broken | pieces
+    labels, count = ndi.label(mask, structure=np.ones((3, 3), bool))
+    info = dataclasses.replace(
+        analyse_ink(np.ones(mask.shape, np.float32)), mask=mask, labels=labels, count=count
+    )
+    chosen = np.isin(labels, [c.label for c in select_digit(info)])
+    assert chosen[seven | broken].all()
+    assert not chosen[pieces].any()
 
 
 def test_small_digits_on_ruled_paper_in_uneven_light_are_read(mnist_test, classify):

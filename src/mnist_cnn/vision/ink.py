@@ -81,6 +81,11 @@ _RULED_COVER = 0.25
 _MIN_RULINGS = 3
 _EVEN_SPACING = 0.15
 _RULING_THINNER = 0.6
+# select_digit leaves out pieces at least this many times longer than thick
+# and thinner than the digit's stroke by _RULING_THINNER: the bits of ruling
+# or grid lines that erasure missed (in a shadow, beyond the margin), which
+# would otherwise chain out from the digit and join it.
+_LINE_PIECE_LENGTH = 4
 # Ink level that counts towards a digit's bounding box.
 _BOX_LEVEL = 0.15
 # The paper beside a desk fills at least this fraction of its convex hull.
@@ -742,6 +747,15 @@ def box_gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
     return max(b[0] - a[2], a[0] - b[2], b[1] - a[3], a[1] - b[3], 0)
 
 
+def _line_piece(component: Component, stroke: float) -> bool:
+    """A straight piece of a ruling or grid line: at least
+    :data:`_LINE_PIECE_LENGTH` times longer than thick, and thinner than
+    :data:`_RULING_THINNER` of the digit's ``stroke``."""
+    thick = min(component.width, component.height)
+    long = max(component.width, component.height)
+    return long >= _LINE_PIECE_LENGTH * thick and component.area / long <= _RULING_THINNER * stroke
+
+
 def select_digit(info: InkMap) -> list[Component]:
     """The components that make up the single digit in ``info`` (largest first)."""
     candidates = sorted(find_components(info), key=lambda c: c.area, reverse=True)
@@ -750,9 +764,10 @@ def select_digit(info: InkMap) -> list[Component]:
     main = candidates[0]
     keep = [main]
     x0, y0, x1, y1 = main.box
-    # Grow the digit with nearby pieces (broken strokes); drop specks and
-    # far-away marks.
-    rest = candidates[1:]
+    # Grow the digit with nearby pieces (broken strokes); drop specks,
+    # far-away marks and pieces of ruling or grid lines.
+    stroke = measure_stroke_width(info.labels[y0:y1, x0:x1] == main.label)
+    rest = [c for c in candidates[1:] if not _line_piece(c, stroke)]
     changed = True
     while changed:
         changed = False
