@@ -22,7 +22,6 @@ from mnist_cnn.vision import baseline, normalise
 from mnist_cnn.vision.ink import _above_ruling, _erase_ruling, analyse_ink, select_digit
 from mnist_cnn.vision.variants import (
     CUTOUT_VARIANTS,
-    OPEN_VARIANTS,
     PHOTO_VARIANTS,
     ink_box_crop,
     on_paper,
@@ -756,7 +755,7 @@ def test_small_digits_on_ruled_paper_in_uneven_light_are_read(mnist_test, classi
     # lines, most of what stands out under a small digit, had been taken for ink).
     x, y = mnist_test
     rng = np.random.default_rng(0)
-    sources = [OPEN_VARIANTS["notebook"](d, rng) for d in x[:40]]
+    sources = [PHOTO_VARIANTS["notebook"](d, rng) for d in x[:40]]
     results = [preprocess.preprocess(s, classify=classify) for s in sources]
     images = np.stack([r.image28 for r in results])
     assert np.mean(classify(images).argmax(axis=1) == y[:40]) >= 0.95
