@@ -189,9 +189,9 @@ class PlainReading:
         contrast: Gap between the ground's and the ink's median brightness.
         structure: Correlation of neighbouring pixels in the image at its own
             resolution (ink and shading are smooth; sensor noise is not).
-        ruled: The threshold took grid or ruling lines for ink (two or more
-            straight lines across 80 % of the picture in one direction).
-        rulings: How many such lines (in the direction with more).
+        rulings: How many thin straight lines across 80 % of the picture the
+            threshold took for ink (in the direction with more); two or more
+            are grid or ruling lines (:attr:`ruled`).
         frame_decides: The border showed the polarity (at least 70 % of it
             in one class); otherwise the minority class was taken for ink.
         method: ``"plain"``, or ``"low-resolution"`` for the plain recipe
@@ -205,10 +205,14 @@ class PlainReading:
     separation: float
     contrast: float
     structure: float = 1.0
-    ruled: bool = False
     rulings: int = 0
     frame_decides: bool = True
     method: str = "plain"
+
+    @property
+    def ruled(self) -> bool:
+        """The threshold took grid or ruling lines for ink (two or more)."""
+        return self.rulings >= 2
 
     @property
     def has_ink(self) -> bool:
@@ -273,7 +277,6 @@ def plain_reading(
         * (float(ground.mean()) - float(strokes.mean())) ** 2
     )
     separation = between / total if total > 0 else 0.0
-    rulings = _ruling_lines(mask)
     return PlainReading(
         image28=baseline.fit_mnist(ink, mask),
         mask=mask,
@@ -282,8 +285,7 @@ def plain_reading(
         separation=separation,
         contrast=contrast,
         structure=structure,
-        ruled=rulings >= 2,
-        rulings=rulings,
+        rulings=_ruling_lines(mask),
         frame_decides=frame is not None,
     )
 
