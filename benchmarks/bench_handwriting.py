@@ -127,9 +127,7 @@ def read_three_ways(predictor: Predictor, sources: list, labels: np.ndarray) -> 
     # model predict picks for the picture); the baselines read theirs as they
     # are, with the default model.
     ours = np.stack(ours)
-    mine = normalise.classify_views(predictor.predict_proba, ours)
-    if any(small):
-        mine[small] = normalise.classify_views(predictor.low_res().predict_proba, ours[small])
+    mine = normalise.classify_each([predictor.low_res() if s else predictor for s in small], ours)
     answers = {
         "accuracy": mine,
         "plain_accuracy": predictor.predict_proba(np.stack(plain)),

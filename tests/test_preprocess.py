@@ -653,6 +653,31 @@ def test_views_zoom_and_turn_the_digit_about_the_centre_and_their_readings_are_a
     assert normalise.classify_views(classify, np.zeros((0, 28, 28))).shape[0] == 0
 
 
+def test_each_image_is_read_by_its_own_classifier_in_one_batch_per_classifier():
+    calls = []
+
+    def answering(digit):
+        def classify(images):
+            calls.append((digit, len(images)))
+            out = np.zeros((len(images), 10))
+            out[:, digit] = 1.0
+            return out
+
+        return classify
+
+    three, seven = answering(3), answering(7)
+    images = np.random.default_rng(0).random((5, 28, 28)).astype(np.float32)
+    chosen = [three, seven, three, seven, three]
+    read = normalise.classify_each(chosen, images)
+    assert read.argmax(axis=1).tolist() == [3, 7, 3, 7, 3]
+    assert sorted(calls) == [(3, 15), (7, 10)]  # five views each, one call per classifier
+    calls.clear()
+    assert normalise.classify_each(chosen, images, views=False).argmax(axis=1).tolist() == [
+        3, 7, 3, 7, 3
+    ]  # fmt: skip
+    assert sorted(calls) == [(3, 3), (7, 2)]
+
+
 def _lines_and_writing(writing_level: float) -> tuple[np.ndarray, np.ndarray]:
     """A flattened ruled page (ink bright): lines every 16 px at 0.2, a margin line
     across them, and a small blob of writing at ``writing_level``; and the writing."""

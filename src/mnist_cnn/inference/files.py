@@ -116,17 +116,13 @@ def predict_files(
     readable = [a for a in answers if a.error is None]
     for answer in readable:
         answer.not_a_digit = normalise.not_a_digit(answer.image28)
-    # One batch per model (a picture blown up from a few pixels may have its own).
-    for reader in {id(r): r for r in readers}.values():
-        mine = [a for a, r in zip(readable, readers, strict=True) if r is reader]
-        images = np.stack([a.image28 for a in mine])
-        # A real image's digit is read over views around it; an MNIST one as it is.
-        probs = (
-            reader.predict_proba(images)
-            if raw
-            else normalise.classify_views(reader.predict_proba, images)
+    if readable:
+        # A real image's digit is read over views around it, by the model for
+        # its picture (one batch per model); an MNIST one as it is.
+        probs = normalise.classify_each(
+            readers, np.stack([a.image28 for a in readable]), views=not raw
         )
-        for answer, p in zip(mine, probs, strict=True):
+        for answer, reader, p in zip(readable, readers, probs, strict=True):
             answer.prediction = Prediction.from_probabilities(p)
             answer.small_source = reader is not predictor
     return answers

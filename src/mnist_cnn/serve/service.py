@@ -290,18 +290,11 @@ class DigitService:
             small.append(self.classify_small is not None and upscaled_from_small(result.gray))
         start = time.perf_counter()
         batch = np.stack(images).astype(np.float32)
-        probs: list = [None] * len(batch)
         # As predict does: a real image's digit is read over views around it,
         # by the model for small sources if it was blown up from one.
-        for classify, rows in (
-            (self.classify, [i for i, s in enumerate(small) if not s]),
-            (self.classify_small, [i for i, s in enumerate(small) if s]),
-        ):
-            if rows:
-                part = batch[rows]
-                read = classify(part) if raw else normalise.classify_views(classify, part)
-                for i, p in zip(rows, read, strict=True):
-                    probs[i] = p
+        probs = normalise.classify_each(
+            [self.classify_small if s else self.classify for s in small], batch, views=not raw
+        )
         times.add("inference", start)
         answers = []
         for upload, p, image28, count, was_small in zip(
