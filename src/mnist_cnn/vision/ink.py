@@ -255,18 +255,18 @@ def _ruling_rows(
     if count < least:
         return None
     bands = [s[0] for s in ndi.find_objects(labels)]
-    thin = [b for b in bands if b.stop - b.start <= _RULING_THINNER * stroke]
-    if len(thin) < least:
+    lines = [b for b in bands if b.stop - b.start <= _RULING_THINNER * stroke]
+    if len(lines) < least:
         return None
-    if len(thin) > 1:
-        gaps = np.diff([(b.start + b.stop) / 2 for b in thin])
+    if len(lines) > 1:
+        gaps = np.diff([(b.start + b.stop) / 2 for b in lines])
         multiples = gaps / max(gaps.min(), 1.0)
         if np.abs(multiples - np.round(multiples)).max() > _EVEN_SPACING:
             return None
     on_line = np.zeros(len(rows), bool)
-    for band in thin:
+    for band in lines:
         on_line[max(0, band.start - 1) : band.stop + 1] = True
-    return on_line, max(b.stop - b.start for b in thin)
+    return on_line, max(b.stop - b.start for b in lines)
 
 
 def _erase_ruling(mask: np.ndarray) -> np.ndarray:
